@@ -58,7 +58,7 @@ export const ERROR_CODES = {
   TG_INVALID_PARAMS: spec({
     surface: 'protocol',
     jsonRpcCode: -32602,
-    httpStatus: 400,
+    httpStatus: 200,
     retryable: false,
     description: 'The request parameters do not match the method.',
   }),
@@ -135,7 +135,7 @@ export const ERROR_CODES = {
   TG_INTERNAL: spec({
     surface: 'protocol',
     jsonRpcCode: -32603,
-    httpStatus: 500,
+    httpStatus: 200,
     retryable: false,
     description: 'An unexpected internal error; details are in the log under the correlation id.',
   }),
@@ -364,6 +364,11 @@ export const ERROR_CODES = {
     retryable: false,
     description: 'The gateway could not start (port in use, required upstream down, module failed to load).',
   }),
+  TG_BENCH_TARGET_FAILED: spec({
+    surface: 'cli',
+    retryable: false,
+    description: '`toolgate bench` could not use its target (spawn failed, no handshake, unreachable, exited).',
+  }),
 } as const satisfies Record<string, ErrorCodeSpec>;
 
 /** A stable toolgate error code. */
@@ -413,4 +418,14 @@ export function isGatewayError(err: unknown): err is GatewayError {
 /** True when the code names a known registry entry. */
 export function isErrorCode(code: unknown): code is ErrorCode {
   return typeof code === 'string' && Object.hasOwn(ERROR_CODES, code);
+}
+
+/**
+ * The error a cancelled operation rejects with: the abort reason when it is a `GatewayError` (e.g. the timeout
+ * policy aborts with `TG_TIMEOUT`), otherwise `TG_CANCELLED`.
+ */
+export function abortError(signal: AbortSignal): GatewayError {
+  const reason: unknown = signal.reason;
+  if (isGatewayError(reason)) return reason;
+  return new GatewayError('TG_CANCELLED', 'The call was cancelled.', reason instanceof Error ? { cause: reason } : {});
 }

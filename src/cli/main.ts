@@ -10,8 +10,8 @@ interface CommandEntry {
 
 // Commands are loaded lazily so `toolgate check` does not pay for the gateway's imports and vice versa.
 const COMMANDS: Record<string, CommandEntry> = {
-  // serve: { summary: 'run the gateway (HTTP face, or --stdio)', load: async () => (await import('./serve.js')).serveCommand },
-  // config: { summary: 'validate a config file or print its JSON Schema', load: async () => (await import('./config.js')).configCommand },
+  serve: { summary: 'run the gateway (HTTP face, or --stdio)', load: async () => (await import('./serve.js')).serveCommand },
+  config: { summary: 'validate a config file or print its JSON Schema', load: async () => (await import('./config.js')).configCommand },
   // check: { summary: 'grade any MCP server against the production checklist', load: async () => (await import('./check.js')).checkCommand },
   // bench: { summary: 'load-test an MCP server or gateway', load: async () => (await import('./bench.js')).benchCommand },
 };

@@ -1,4 +1,4 @@
-import { GatewayError } from '../errors.js';
+import { GatewayError, abortError } from '../errors.js';
 import {
   classifyMessage,
   errorResponse,
@@ -35,6 +35,8 @@ export interface PeerRequestOptions {
   signal?: AbortSignal;
   /** When set, a progress token is minted and attached to `params._meta.progressToken`. */
   onProgress?: (update: ProgressUpdate) => void;
+  /** Sends this request (and its cancellation) through another channel than the peer's default `send`. */
+  via?: (message: JsonRpcMessage) => void;
 }
 
 /** Context of a request the other side sent us. */
@@ -90,7 +92,8 @@ export class JsonRpcPeer {
   request(method: string, params: JsonObject | undefined, options: PeerRequestOptions = {}): Promise<JsonObject> {
     if (this.closedWith !== undefined) return Promise.reject(this.closedWith);
     const { signal, onProgress } = options;
-    if (signal?.aborted) return Promise.reject(abortReason(signal));
+    const send = options.via ?? this.options.send;
+    if (signal?.aborted) return Promise.reject(abortError(signal));
     const id = this.nextId++;
     let outParams = params;
     let progressToken: string | undefined;
@@ -107,12 +110,12 @@ export class JsonRpcPeer {
         const onAbort = (): void => {
           if (!this.pending.has(id)) return;
           this.settle(id);
-          this.options.send({
+          send({
             jsonrpc: '2.0',
             method: 'notifications/cancelled',
             params: { requestId: id, reason: reasonText(signal) },
           });
-          reject(abortReason(signal));
+          reject(abortError(signal));
         };
         signal.addEventListener('abort', onAbort, { once: true });
         entry.cleanup = () => signal.removeEventListener('abort', onAbort);
@@ -120,7 +123,7 @@ export class JsonRpcPeer {
       this.pending.set(id, entry);
       const message: JsonRpcRequest =
         outParams === undefined ? { jsonrpc: '2.0', id, method } : { jsonrpc: '2.0', id, method, params: outParams };
-      this.options.send(message);
+      send(message);
     });
   }
 
@@ -253,12 +256,6 @@ export class JsonRpcPeer {
       },
     );
   }
-}
-
-function abortReason(signal: AbortSignal): unknown {
-  const r: unknown = signal.reason;
-  if (r instanceof Error && r.name !== 'AbortError') return r;
-  return new GatewayError('TG_CANCELLED', 'The call was cancelled.');
 }
 
 function reasonText(signal: AbortSignal): string {
