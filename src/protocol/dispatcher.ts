@@ -151,7 +151,7 @@ export class Dispatcher {
     const caps: JsonObject = {
       tools: { listChanged: true },
       prompts: { listChanged: true },
-      resources: era === 'legacy' ? { subscribe: true, listChanged: true } : { listChanged: true },
+      resources: { subscribe: true, listChanged: true },
       completions: {},
     };
     if (era === 'legacy') caps['logging'] = {};
