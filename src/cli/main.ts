@@ -13,7 +13,7 @@ const COMMANDS: Record<string, CommandEntry> = {
   serve: { summary: 'run the gateway (HTTP face, or --stdio)', load: async () => (await import('./serve.js')).serveCommand },
   config: { summary: 'validate a config file or print its JSON Schema', load: async () => (await import('./config.js')).configCommand },
   check: { summary: 'grade any MCP server against the production checklist', load: async () => (await import('./check.js')).checkCommand },
-  // bench: { summary: 'load-test an MCP server or gateway', load: async () => (await import('./bench.js')).benchCommand },
+  bench: { summary: 'load-test an MCP server or gateway', load: async () => (await import('./bench.js')).benchCommand },
 };
 
 /** Usage text of the top-level command. */

@@ -34,11 +34,18 @@ describe('LatencyHistogram', () => {
 
   for (const [name, draw] of [
     ['uniform 1 µs – 100 ms', (r: () => number) => 1 + r() * 100_000],
-    ['log-normal around 2 ms', (r: () => number) => Math.exp(Math.log(2000) + 0.8 * Math.sqrt(-2 * Math.log(r() || 1e-12)) * Math.cos(2 * Math.PI * r()))],
-    ['bimodal 300 µs / 40 ms with a 1 % tail to 5 s', (r: () => number) => {
-      const x = r();
-      return x < 0.01 ? 1_000_000 + r() * 4_000_000 : x < 0.7 ? 300 + r() * 50 : 40_000 + r() * 5000;
-    }],
+    [
+      'log-normal around 2 ms',
+      (r: () => number) =>
+        Math.exp(Math.log(2000) + 0.8 * Math.sqrt(-2 * Math.log(r() || 1e-12)) * Math.cos(2 * Math.PI * r())),
+    ],
+    [
+      'bimodal 300 µs / 40 ms with a 1 % tail to 5 s',
+      (r: () => number) => {
+        const x = r();
+        return x < 0.01 ? 1_000_000 + r() * 4_000_000 : x < 0.7 ? 300 + r() * 50 : 40_000 + r() * 5000;
+      },
+    ],
   ] as const) {
     it(`is within 0.4 % (+1 µs rounding) of the exact percentiles: ${name}`, () => {
       const r = rng(42);
@@ -90,9 +97,13 @@ describe('LatencyHistogram', () => {
     const buckets = h.buckets();
     expect(buckets.reduce((a, [, , c]) => a + c, 0)).toBe(6);
     for (const v of [5, 300, 1_000, 123_456, 9_999_999]) {
-      expect(buckets.some(([lo, hi]) => v >= lo && v < hi), `value ${v}`).toBe(true);
+      expect(
+        buckets.some(([lo, hi]) => v >= lo && v < hi),
+        `value ${v}`,
+      ).toBe(true);
     }
-    for (const [lo, hi] of buckets) expect(hi - lo === 1 || (hi - lo) / lo <= 1 / 128, `bucket ${lo}..${hi}`).toBe(true);
+    for (const [lo, hi] of buckets)
+      expect(hi - lo === 1 || (hi - lo) / lo <= 1 / 128, `bucket ${lo}..${hi}`).toBe(true);
   });
 
   it('clamps values beyond its range into the top bucket but keeps the exact max', () => {
