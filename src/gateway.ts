@@ -79,7 +79,7 @@ export class Gateway {
       upstream.setListener(this.upstreamListener());
       this.upstreams.set(name, upstream);
     }
-    const services: PolicyServices = { logger: this.logger, upstreams: this.upstreams };
+    const services: PolicyServices = { logger: this.logger, metrics: this.metrics, upstreams: this.upstreams };
     this.catalog = new Catalog({ config: this.config, upstreams: this.upstreams, services, logger: this.logger });
     this.hub = new NotificationHub(this.catalog, this.logger);
     this.dispatcher = new Dispatcher({

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument, isMap, isSeq, type Document } from 'yaml';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { GatewayError } from '../errors.js';
 import { ConfigSchema, type Config } from './schema.js';
 

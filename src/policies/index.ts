@@ -1,6 +1,7 @@
 import type { PolicySettings } from '../config/policy-settings.js';
 import { DEFAULT_TIMEOUT_MS } from '../config/policy-settings.js';
 import type { Logger } from '../telemetry/logger.js';
+import type { GatewayMetrics } from '../telemetry/metrics.js';
 import type { Next, Policy, ToolDefinition, Upstream } from '../types.js';
 import { composePolicies } from './compose.js';
 import { createMaskErrorsPolicy } from './mask-errors.js';
@@ -10,6 +11,7 @@ import { createTimeoutPolicy } from './timeout.js';
 /** Shared services policies may use (built once per gateway). */
 export interface PolicyServices {
   readonly logger: Logger;
+  readonly metrics: GatewayMetrics;
   /** Every upstream by config name (the fallback policy routes between them). */
   readonly upstreams: ReadonlyMap<string, Upstream>;
 }
