@@ -9,7 +9,8 @@
 //   --tool-error-every K   n % K == 0: result with isError: true
 //   --bad-shape-every K    n % K == 0: result without `content` (fails a shape check)
 //   --stray-every K        n % K == 0: answer normally, then also send a response to an id never asked for
-// Other options: --delay-ms N (answer after N ms), --era dual|legacy|modern (default dual).
+// Other options: --delay-ms N (answer after N ms), --exit-after N (exit with code 1 on call N, unanswered),
+// --era dual|legacy|modern (default dual).
 import { createInterface } from 'node:readline';
 import { setTimeout } from 'node:timers';
 
@@ -27,6 +28,7 @@ const rules = {
   stray: every('stray-every'),
 };
 const delayMs = Number(opt('delay-ms', 0));
+const exitAfter = Number(opt('exit-after', 0));
 const era = opt('era', 'dual');
 
 const MODERN = '2026-07-28';
@@ -55,6 +57,7 @@ function isModern(params) {
 
 function callEcho(id, params, modern) {
   const n = ++calls;
+  if (exitAfter > 0 && n >= exitAfter) process.exit(1);
   const text = typeof params?.arguments?.text === 'string' ? params.arguments.text : '';
   const extra = modern ? { resultType: 'complete' } : {};
   if (hits(rules.hang, n)) return;

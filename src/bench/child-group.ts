@@ -3,6 +3,7 @@
  * stops everything it started too (`npx` → `sh` → `node` chains leave orphans otherwise).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /** Grace after closing stdin before SIGTERM, and after SIGTERM before SIGKILL. */
@@ -51,13 +52,35 @@ export interface SpawnGroupOptions {
   cwd?: string;
 }
 
+/**
+ * True while a process of the group still runs. Zombies do not count: orphans are re-parented to PID 1, and
+ * some container inits reap them late, so `kill(-pgid, 0)` alone would report a stopped group as alive.
+ */
 function groupAlive(pgid: number): boolean {
   try {
     process.kill(-pgid, 0);
-    return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
+  let names: string[];
+  try {
+    names = readdirSync('/proc');
+  } catch {
+    return true; // no /proc: trust kill()
+  }
+  for (const name of names) {
+    if (name.charCodeAt(0) < 48 || name.charCodeAt(0) > 57) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    // After the command name: state, ppid, pgrp.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(fields[2]) === pgid && fields[0] !== 'Z') return true;
+  }
+  return false;
 }
 
 function signalGroup(pgid: number, signal: NodeJS.Signals): void {
@@ -116,8 +139,11 @@ export async function spawnGroup(argv: readonly string[], options: SpawnGroupOpt
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
-      child.stdin?.end();
-      if (!exitedFlag) await Promise.race([exited, sleep(STOP_GRACE_MS)]);
+      // A stdio server's polite shutdown is EOF on stdin; a server without a stdin pipe gets SIGTERM at once.
+      if (child.stdin !== null) {
+        child.stdin.end();
+        if (!exitedFlag) await Promise.race([exited, sleep(STOP_GRACE_MS, undefined, { ref: false })]);
+      }
       // The leader may be gone while its children (npx → node) live on: signal the group either way.
       if (groupAlive(pid)) {
         signalGroup(pid, 'SIGTERM');

@@ -271,7 +271,8 @@ function attach(targets: TargetSpec[], raw: string, flag: string, apply: (t: Tar
   const l = splitLabel(raw);
   const named = l === undefined ? undefined : targets.find((t) => t.label === l.label);
   if (named !== undefined && l !== undefined) return apply(named, l.value);
-  const candidates = flag === '--start' ? targets.filter((t) => t.url !== undefined) : targets;
+  const http = targets.filter((t) => t.url !== undefined);
+  const candidates = flag === '--start' && http.length > 0 ? http : targets;
   if (candidates.length !== 1)
     throw usage(
       `${flag}: with several targets, write ${flag} NAME=... (names: ${targets.map((t) => t.label).join(', ')})`,
