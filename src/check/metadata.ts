@@ -169,15 +169,18 @@ export async function runMetadataChecks(ctx: CheckContext): Promise<void> {
     'TG-CHK-E6',
     () => {
       const vectors = tools.map((t) => [t, termVector(t)] as const);
-      let pairs = 0;
-      for (let i = 0; i < vectors.length && pairs < 20; i++) {
-        for (let j = i + 1; j < vectors.length && pairs < 20; j++) {
-          const [a, va] = vectors[i] as (typeof vectors)[number];
+      // Each tool is reported once, against the first tool it duplicates (a cluster of ten is ten findings, not 45).
+      const reported = new Set<string>();
+      for (let i = 0; i < vectors.length && reported.size < 30; i++) {
+        const [a, va] = vectors[i] as (typeof vectors)[number];
+        if (reported.has(a.name)) continue;
+        for (let j = i + 1; j < vectors.length && reported.size < 30; j++) {
           const [b, vb] = vectors[j] as (typeof vectors)[number];
+          if (reported.has(b.name)) continue;
           const sim = cosine(va, vb);
           if (sim >= DUPLICATE_SIMILARITY) {
-            pairs++;
-            ctx.fail('TG-CHK-E6', { subject: `${a.name} ~ ${b.name}`, evidence: `"${a.name}" and "${b.name}" are ${Math.round(sim * 100)}% similar in name and description` });
+            reported.add(b.name);
+            ctx.fail('TG-CHK-E6', { subject: b.name, evidence: `"${a.name}" and "${b.name}" are ${Math.round(sim * 100)}% similar in name and description` });
           }
         }
       }

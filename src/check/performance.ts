@@ -56,6 +56,7 @@ function show(l: Latency): string {
 export async function runPerformanceChecks(ctx: CheckContext): Promise<void> {
   const { perfSamples: n, perfConcurrency: c } = ctx.options;
   const t = ctx.target;
+  const down = t.alive() ? undefined : 'the server is down';
   await ctx.check('TG-CHK-K1', async () => {
     const ops: [string, () => Promise<unknown>][] = [];
     if (t.era === 'legacy') ops.push(['ping', () => t.request('ping', {})]);
@@ -66,7 +67,7 @@ export async function runPerformanceChecks(ctx: CheckContext): Promise<void> {
       if (l.p99 > PROTOCOL_P99_MS) ctx.fail('TG-CHK-K1', { subject: name, evidence: `${name}: ${show(l)} at concurrency ${c}; p99 above ${PROTOCOL_P99_MS} ms` });
       if (l.errors > 0) ctx.fail('TG-CHK-K1', { subject: `${name} errors`, severity: 'medium', evidence: `${name}: ${l.errors} of ${l.samples} requests failed at concurrency ${c}` });
     }
-  });
+  }, down);
 
   // The fastest read-only tool: the check measures the server's overhead, not a deliberately slow tool.
   const readOnly = ctx.calls
@@ -81,6 +82,6 @@ export async function runPerformanceChecks(ctx: CheckContext): Promise<void> {
       ctx.measurements[`tools/call ${readOnly.tool} latency`] = show(l);
       if (l.p95 > TOOL_P95_MS) ctx.fail('TG-CHK-K2', { subject: readOnly.tool, evidence: `tools/call "${readOnly.tool}": ${show(l)} at concurrency ${c}; p95 above ${TOOL_P95_MS} ms` });
     },
-    readOnly === undefined ? 'no read-only tool answered a valid call' : undefined,
+    down ?? (readOnly === undefined ? 'no read-only tool answered a valid call' : undefined),
   );
 }

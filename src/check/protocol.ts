@@ -145,8 +145,9 @@ export async function runProtocolChecks(ctx: CheckContext, lists: Map<string, Li
   await ctx.check('TG-CHK-A5', async () => {
     const stdio = ctx.stdio;
     if (stdio !== undefined) {
+      const since = stdio.unsolicited.length;
       stdio.sendRaw('{"jsonrpc": "2.0", "id": "tg-malformed", "method": "tools/list", ');
-      const reply = await stdio.expectUnsolicited((m) => isPlainObject(m) && 'error' in m && (m as { id: unknown }).id === null, 2000);
+      const reply = await stdio.expectUnsolicited((m) => isPlainObject(m) && 'error' in m && (m as { id: unknown }).id === null, 2000, since);
       if (reply === undefined) ctx.fail('TG-CHK-A5', { evidence: 'a malformed JSON line got no answer within 2 s (expected an error -32700 with id null)' });
       else if ('error' in reply && reply.error.code !== -32700) ctx.fail('TG-CHK-A5', { evidence: `malformed JSON answered with ${reply.error.code} (expected -32700)` });
     } else if (ctx.http !== undefined) {
@@ -176,11 +177,12 @@ export async function runProtocolChecks(ctx: CheckContext, lists: Map<string, Li
     const stdio = ctx.stdio;
     if (stdio !== undefined) {
       const rawId = `tg-id-${ctx.canary.token}`;
+      const since = stdio.unsolicited.length;
       stdio.sendRaw(JSON.stringify({ jsonrpc: '2.0', id: rawId, method: 'tools/list', params: withEnvelope(t.era, {}) }));
-      const reply = await stdio.expectUnsolicited(isResponseTo(rawId), ctx.options.timeoutMs);
+      const reply = await stdio.expectUnsolicited(isResponseTo(rawId), ctx.options.timeoutMs, since);
       if (reply === undefined) {
-        const numeric = stdio.unsolicited.find((m) => 'id' in m && String((m as { id: unknown }).id) === rawId);
-        ctx.fail('TG-CHK-A7', { subject: 'string id', evidence: numeric === undefined ? `no response carried the string id "${rawId}"` : `string id "${rawId}" came back as ${brief(numeric)}` });
+        const other = stdio.unsolicited.slice(since).find((m) => 'result' in m || 'error' in m);
+        ctx.fail('TG-CHK-A7', { subject: 'string id', evidence: other === undefined ? `no response carried the string id "${rawId}"` : `the response to string id "${rawId}" came back with id ${brief((other as { id: unknown }).id)}` });
       }
       const before = stdio.unsolicited.length;
       stdio.sendRaw(JSON.stringify({ jsonrpc: '2.0', method: 'notifications/cancelled', params: withEnvelope(t.era, { requestId: 'tg-never-sent', reason: 'probe' }) }));
@@ -308,10 +310,11 @@ export async function runLateProtocolChecks(ctx: CheckContext): Promise<void> {
           params: withEnvelope(ctx.target.era, { name: slow.tool, arguments: slow.args as JsonObject, _meta: { progressToken: rawId } }),
         }),
       );
+      const since = stdio.unsolicited.length;
       await sleep(150);
       stdio.sendRaw(JSON.stringify({ jsonrpc: '2.0', method: 'notifications/cancelled', params: withEnvelope(ctx.target.era, { requestId: rawId, reason: 'toolgate check cancellation probe' }) }));
       const waitMs = Math.min(ctx.options.timeoutMs, Math.max(1500, slow.ms * 2));
-      const reply = await stdio.expectUnsolicited(isResponseTo(rawId), waitMs);
+      const reply = await stdio.expectUnsolicited(isResponseTo(rawId), waitMs, since);
       if (reply !== undefined) {
         ctx.fail('TG-CHK-A12', { subject: slow.tool, evidence: `"${slow.tool}" still answered request ${rawId} after notifications/cancelled: ${brief(reply)}` });
       }

@@ -218,9 +218,9 @@ export class StdioTarget implements McpTarget {
     this.writeLine(line);
   }
 
-  /** Waits for an unsolicited message matching `match` (already received or arriving within `ms`). */
-  async expectUnsolicited(match: (m: JsonRpcMessage) => boolean, ms: number): Promise<JsonRpcMessage | undefined> {
-    const seen = this.unsolicited.find(match);
+  /** Waits for an unsolicited message matching `match` (received after index `since`, or arriving within `ms`). */
+  async expectUnsolicited(match: (m: JsonRpcMessage) => boolean, ms: number, since = 0): Promise<JsonRpcMessage | undefined> {
+    const seen = this.unsolicited.slice(since).find(match);
     if (seen !== undefined) return seen;
     let waiter: (typeof this.waiters)[number] | undefined;
     const arrived = new Promise<JsonRpcMessage>((resolve) => {
