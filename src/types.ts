@@ -136,8 +136,13 @@ export interface ToolCall {
   readonly principal: Principal;
   /** Correlation id shown to clients in masked errors and present on every log line of this call. */
   readonly correlationId: string;
-  /** Aborted when the client cancels, disconnects, or the gateway stops. */
+  /** Aborted when the client cancels, disconnects, the gateway stops, or a policy ends the call. */
   readonly signal: AbortSignal;
+  /**
+   * Ends the call for everything inside the policy that calls it (aborts `signal` with `reason`): the timeout
+   * policy uses it. One controller per call, made by the face — policies never allocate their own.
+   */
+  readonly abort: (reason: Error) => void;
   /** The client's request `_meta` with reserved protocol keys removed (trace context etc. is forwarded). */
   readonly meta: JsonObject | undefined;
   /** Relays progress to the client (present when the client asked for progress). */

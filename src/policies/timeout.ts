@@ -20,10 +20,6 @@ export function createTimeoutPolicy(options: TimeoutPolicyOptions): Policy {
   }
   const source = options.source ?? 'timeoutMs';
   return function timeoutPolicy(call: ToolCall, next: Next): Promise<ToolResult> {
-    const controller = new AbortController();
-    const onOuterAbort = (): void => controller.abort(call.signal.reason);
-    if (call.signal.aborted) controller.abort(call.signal.reason);
-    else call.signal.addEventListener('abort', onOuterAbort, { once: true });
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
@@ -32,15 +28,14 @@ export function createTimeoutPolicy(options: TimeoutPolicyOptions): Policy {
           `The tool "${call.entry.name}" did not answer within its time limit of ${formatDelay(timeoutMs)} (${source}) and was cancelled. Try again with a smaller request, or later.`,
           { data: { limitMs: timeoutMs, source } },
         );
-        controller.abort(err);
+        call.abort(err); // cancels the upstream request and everything else inside this policy
         reject(err);
       }, timeoutMs);
       timer.unref?.();
     });
-    const inner = next({ ...call, signal: controller.signal });
+    const inner = next(call);
     return Promise.race([inner, expired]).finally(() => {
       clearTimeout(timer);
-      call.signal.removeEventListener('abort', onOuterAbort);
       inner.catch(() => {}); // after a timeout the inner rejection is expected and already reported
     });
   };

@@ -35,6 +35,8 @@ export interface RequestContext {
   readonly principal: Principal;
   readonly clientCapabilities: JsonObject;
   readonly signal: AbortSignal;
+  /** Aborts `signal` (the face owns the controller). */
+  readonly abort: (reason: Error) => void;
   /** Request-scoped notification to the client (progress, log message); absent when it cannot receive any. */
   readonly notify?: (method: string, params: JsonObject) => void;
   /** Relays a request to the client (legacy era only: sampling, elicitation, roots). */
@@ -257,6 +259,7 @@ export class Dispatcher {
       principal: ctx.principal,
       correlationId,
       signal: ctx.signal,
+      abort: ctx.abort,
       meta,
       log: this.log.child({ cid: correlationId, tool: entry.name }),
       startedAt: performance.now(),

@@ -17,6 +17,7 @@ export interface LocalUpstreamOptions {
 }
 
 const NOOP_PROGRESS = (): void => {};
+const NEVER = new AbortController().signal;
 
 /** In-process tools defined with `defineTool`: no transport, the handler runs in the gateway's event loop. */
 export class LocalUpstream implements Upstream {
@@ -25,7 +26,6 @@ export class LocalUpstream implements Upstream {
   private _state: UpstreamState = 'idle';
   private listener: UpstreamListener | undefined;
   private tools = new Map<string, DefinedTool>();
-  private readonly inflight = new Set<AbortController>();
   private _info: UpstreamInfo | undefined;
 
   constructor(private readonly options: LocalUpstreamOptions) {
@@ -105,14 +105,9 @@ export class LocalUpstream implements Upstream {
         isError: true,
       };
     }
-    const controller = new AbortController();
-    const onAbort = (): void => controller.abort(options.signal?.reason);
-    if (options.signal?.aborted) controller.abort(options.signal.reason);
-    else options.signal?.addEventListener('abort', onAbort, { once: true });
-    this.inflight.add(controller);
     const onProgress = options.onProgress;
     const ctx: ToolContext = {
-      signal: controller.signal,
+      signal: options.signal ?? NEVER,
       progress: onProgress
         ? (progress, total, message) => {
             const u: { progress: number; total?: number; message?: string } = { progress };
@@ -125,13 +120,7 @@ export class LocalUpstream implements Upstream {
       correlationId: options.correlationId ?? '',
       log: options.log,
     };
-    try {
-      const value = await tool.handler(parsed.value, ctx);
-      return toToolResult(value);
-    } finally {
-      options.signal?.removeEventListener('abort', onAbort);
-      this.inflight.delete(controller);
-    }
+    return toToolResult(await tool.handler(parsed.value, ctx));
   }
 
   async close(): Promise<void> {
@@ -139,7 +128,7 @@ export class LocalUpstream implements Upstream {
   }
 
   destroy(): void {
-    for (const c of this.inflight) c.abort(new GatewayError('TG_UPSTREAM_UNAVAILABLE', `upstream ${this.name} stopped`));
+    // In-process handlers share the call's signal: the gateway's shutdown cancels them through it.
     this.setState('stopped');
   }
 

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import { GatewayError, isGatewayError } from '../errors.js';
 import { JsonRpcPeer, RemoteError } from '../jsonrpc/peer.js';
+import { createBatchedLineWriter } from '../jsonrpc/batched-writer.js';
 import { readLines } from '../jsonrpc/line-reader.js';
 import type { JsonObject, JsonRpcMessage, JsonRpcRequest } from '../jsonrpc/types.js';
 import type { StdioUpstreamConfig } from '../config/schema.js';
@@ -162,10 +163,9 @@ export class StdioUpstream implements Upstream {
       detached: true, // own process group: stop signals reach every descendant (npx → node …)
       windowsHide: true,
     });
+    const writeLine = proc.stdin ? createBatchedLineWriter(proc.stdin) : () => {};
     const peer = new JsonRpcPeer({
-      send: (msg: JsonRpcMessage) => {
-        if (proc.stdin?.writable) proc.stdin.write(JSON.stringify(msg) + '\n');
-      },
+      send: (msg: JsonRpcMessage) => writeLine(JSON.stringify(msg)),
       onNotification: (n) => this.onChildNotification(n.method, n.params),
       onRequest: (req, ctx) => this.onChildRequest(req, ctx.signal),
       onInvalid: (raw, reason) => {

@@ -11,13 +11,15 @@ const log = createLogger({ level: 'silent' });
 
 function makeCall(overrides: Partial<ToolCall> = {}): ToolCall {
   const entry = { name: 'up__tool' } as ToolEntry;
+  const controller = new AbortController();
   return {
+    abort: (reason: Error) => controller.abort(reason),
     entry,
     target: { upstream: {} as ToolEntry['upstream'], toolName: 'tool' },
     arguments: {},
     principal: ANONYMOUS,
     correlationId: 'cid-1',
-    signal: new AbortController().signal,
+    signal: controller.signal,
     meta: undefined,
     log,
     startedAt: 0,
@@ -83,11 +85,11 @@ describe('timeout policy', () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 
-  it('propagates the caller cancelling to the inner call', async () => {
+  it('lets the caller cancelling reach the inner call before the deadline', async () => {
     const outer = new AbortController();
     let innerSignal: AbortSignal | undefined;
     const policy = createTimeoutPolicy({ timeoutMs: 10_000 });
-    const p = policy(makeCall({ signal: outer.signal }), (call) => {
+    const p = policy(makeCall({ signal: outer.signal, abort: (r) => outer.abort(r) }), (call) => {
       innerSignal = call.signal;
       return new Promise((_, reject) => call.signal.addEventListener('abort', () => reject(call.signal.reason)));
     });
