@@ -245,6 +245,13 @@ export const ERROR_CODES = {
     retryable: true,
     description: 'A non-tool request exceeded a rate limit; see Retry-After.',
   }),
+  TG_AUTH_UNAVAILABLE: spec({
+    surface: 'http',
+    jsonRpcCode: -32600,
+    httpStatus: 503,
+    retryable: true,
+    description: 'The credential could not be checked now (JWKS, introspection endpoint or key store unreachable).',
+  }),
 
   // Tool results written for the model (isError: true)
   TG_UPSTREAM_UNAVAILABLE: spec({
@@ -332,6 +339,11 @@ export const ERROR_CODES = {
     retryable: false,
     description: 'The result contained sensitive data and the redaction mode for this tool is `block`.',
   }),
+  TG_LIMITER_UNAVAILABLE: spec({
+    surface: 'tool',
+    retryable: true,
+    description: 'The rate-limit store is unreachable; calls are refused until it is back (fail closed).',
+  }),
   TG_TOOL_INTERNAL: spec({
     surface: 'tool',
     retryable: false,
@@ -363,6 +375,11 @@ export const ERROR_CODES = {
     surface: 'cli',
     retryable: false,
     description: 'The gateway could not start (port in use, required upstream down, module failed to load).',
+  }),
+  TG_STORE_UNAVAILABLE: spec({
+    surface: 'cli',
+    retryable: false,
+    description: 'The state store (SQLite file or PostgreSQL) cannot be opened or initialised.',
   }),
   TG_BENCH_TARGET_FAILED: spec({
     surface: 'cli',

@@ -1,4 +1,13 @@
 import { z } from 'zod';
+import { RateLimitSettingsSchema, RedactSettingsSchema } from './security.js';
+import {
+  CircuitBreakerSettingsSchema,
+  ConcurrencySettingsSchema,
+  FallbackSettingsSchema,
+  OutputSettingsSchema,
+  RetrySettingsSchema,
+  ValidateSettingsSchema,
+} from './reliability-settings.js';
 
 /**
  * Per-call policy settings. The same object is accepted at three levels, merged from general to specific:
@@ -17,6 +26,14 @@ export const PolicySettingsSchema = z
       .describe(
         'Time limit of one tool call in milliseconds (default 30000). On expiry the upstream call is cancelled and the model gets an isError result naming the limit.',
       ),
+    rateLimit: RateLimitSettingsSchema.optional(),
+    redact: RedactSettingsSchema.optional(),
+    validate: ValidateSettingsSchema.optional(),
+    output: OutputSettingsSchema.optional(),
+    retry: RetrySettingsSchema.optional(),
+    circuitBreaker: CircuitBreakerSettingsSchema.optional(),
+    concurrency: ConcurrencySettingsSchema.optional(),
+    fallback: FallbackSettingsSchema.optional(),
   })
   .describe('Policy settings for tool calls.');
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { PolicySettingsSchema } from './policy-settings.js';
+import { AuditSchema, AuthSchema, AuthorizationSchema, PinningSchema, RateLimitsSchema, RedactionSchema, StoreSchema } from './security.js';
 
 /**
  * The schema of `toolgate.yaml`. Every key is documented here with `.describe()`; the same text feeds the JSON
@@ -193,6 +194,13 @@ export const ConfigSchema = z
           .describe('On SIGTERM/SIGINT, in-flight calls get this long to finish before they are cancelled.'),
       })
       .prefault({}),
+    auth: AuthSchema,
+    authorization: AuthorizationSchema,
+    rateLimits: RateLimitsSchema,
+    redaction: RedactionSchema,
+    store: StoreSchema,
+    audit: AuditSchema,
+    pinning: PinningSchema,
     log: z
       .strictObject({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('Log level (logs are JSON on stderr).'),

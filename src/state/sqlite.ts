@@ -1,0 +1,88 @@
+import { mkdirSync, rmSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { Database } from 'node-sqlite3-wasm';
+import { GatewayError } from '../errors.js';
+import type { SqlDriver, SqlValue } from './sql-store.js';
+
+/** How long a statement waits for another process's lock before failing. */
+const BUSY_TIMEOUT_MS = 5000;
+/** A lock older than this was left by a killed process (locks are held only for one statement or batch). */
+const STALE_LOCK_MS = 60_000;
+
+const SLEEPER = new Int32Array(new SharedArrayBuffer(4));
+
+function isBusy(err: unknown): boolean {
+  return err instanceof Error && /SQLITE_BUSY|database is locked/i.test(err.message);
+}
+
+/**
+ * SQLite through node-sqlite3-wasm: SQLite compiled to WebAssembly with a VFS on Node's `fs`, so it persists to a
+ * real file and installs without a compiler or a prebuilt download. Calls are synchronous (they run on the event
+ * loop), which is why the audit writer batches records into one transaction per flush. Cross-process locking is
+ * a `<file>.lock` directory; a busy database is retried for up to 5 s.
+ */
+export class SqliteDriver implements SqlDriver {
+  readonly kind = 'sqlite' as const;
+  readonly serialPrimaryKey = 'INTEGER PRIMARY KEY AUTOINCREMENT';
+  private readonly db: Database;
+
+  constructor(readonly file: string) {
+    mkdirSync(dirname(file), { recursive: true });
+    removeStaleLock(file);
+    try {
+      this.db = new Database(file);
+    } catch (err) {
+      throw new GatewayError('TG_STORE_UNAVAILABLE', `cannot open SQLite store ${file}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  async exec(sql: string): Promise<void> {
+    this.retry(() => this.db.exec(sql));
+  }
+
+  async run(sql: string, params: readonly SqlValue[]): Promise<number> {
+    return this.retry(() => this.db.run(sql, params as SqlValue[]).changes);
+  }
+
+  async all(sql: string, params: readonly SqlValue[]): Promise<Record<string, unknown>[]> {
+    return this.retry(() => this.db.all(sql, params as SqlValue[]) as Record<string, unknown>[]);
+  }
+
+  async batch(statements: readonly { sql: string; params: readonly SqlValue[] }[]): Promise<void> {
+    this.retry(() => {
+      this.db.exec('BEGIN IMMEDIATE');
+      try {
+        for (const s of statements) this.db.run(s.sql, s.params as SqlValue[]);
+        this.db.exec('COMMIT');
+      } catch (err) {
+        if (this.db.inTransaction) this.db.exec('ROLLBACK');
+        throw err;
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.db.isOpen) this.db.close();
+  }
+
+  private retry<T>(fn: () => T): T {
+    const deadline = Date.now() + BUSY_TIMEOUT_MS;
+    for (let wait = 2; ; wait = Math.min(wait * 2, 50)) {
+      try {
+        return fn();
+      } catch (err) {
+        if (!isBusy(err) || Date.now() > deadline) throw err;
+        Atomics.wait(SLEEPER, 0, 0, wait); // short synchronous back-off: the driver is synchronous anyway
+      }
+    }
+  }
+}
+
+function removeStaleLock(file: string): void {
+  const lock = `${file}.lock`;
+  try {
+    if (Date.now() - statSync(lock).mtimeMs > STALE_LOCK_MS) rmSync(lock, { recursive: true, force: true });
+  } catch {
+    // no lock
+  }
+}
