@@ -73,8 +73,9 @@ Compare
   --rounds N             compare rounds (default ${DEFAULT_COMPARE_ROUNDS}); --requests/--duration apply per round
 
 Output
-  --format F             ${REPORT_FORMATS.join('|')} (default text; with --out, inferred from its extension)
-  --out FILE             write the report there (the text summary still goes to stdout)
+  --format F             ${REPORT_FORMATS.join('|')}: the report on stdout (default text)
+  --out FILE             write the report to FILE, in the format of its extension (.json, .md, .html, else
+                         --format); repeatable; the text summary then goes to stdout
   --assert EXPR          fail (exit 1) unless EXPR holds, e.g. "p99<200ms", "error_rate<1%", "throughput>500",
                          "mismatches==0", "NAME:p99_ratio<1.5" (repeatable). Metrics: ${ASSERT_METRICS.join(', ')}
   -q, --quiet            no progress lines on stderr
@@ -89,8 +90,10 @@ function usage(message: string): GatewayError {
 interface ParsedArgs {
   options: SessionOptions;
   assertions: Assertion[];
+  /** Format of the report on stdout when there is no `--out`. */
   format: ReportFormat;
-  out: string | undefined;
+  /** Report files and their formats. */
+  outputs: Array<{ file: string; format: ReportFormat }>;
   /** Printed before the run when bench chose something for the user. */
   notes: string[];
 }
@@ -113,17 +116,21 @@ function parseHeader(text: string): [string, string] {
   return [name.toLowerCase(), text.slice(i + 1).trim()];
 }
 
-function formatOf(flag: string | undefined, out: string | undefined): ReportFormat {
-  if (flag !== undefined) {
-    if (!(REPORT_FORMATS as readonly string[]).includes(flag))
-      throw usage(`--format: "${flag}" is not one of ${REPORT_FORMATS.join(', ')}`);
-    return flag as ReportFormat;
+function formatOf(flag: string | undefined): ReportFormat {
+  if (flag === undefined) return 'text';
+  if (!(REPORT_FORMATS as readonly string[]).includes(flag)) {
+    throw usage(`--format: "${flag}" is not one of ${REPORT_FORMATS.join(', ')}`);
   }
-  const ext = out === undefined ? '' : extname(out).toLowerCase();
+  return flag as ReportFormat;
+}
+
+/** The format of an `--out` file: by extension, else `--format`. */
+function fileFormat(file: string, fallback: ReportFormat): ReportFormat {
+  const ext = extname(file).toLowerCase();
   if (ext === '.json') return 'json';
   if (ext === '.md' || ext === '.markdown') return 'markdown';
   if (ext === '.html' || ext === '.htm') return 'html';
-  return 'text';
+  return fallback;
 }
 
 /** Turns `toolgate bench` argv into what a session needs. Throws `TG_CLI_USAGE` on any problem. */
@@ -224,7 +231,8 @@ export async function parseBenchArgs(argv: string[]): Promise<ParsedArgs | 'help
 
   const operations = await operationsOf(v, notes);
   const assertions = (v.assert ?? []).map(parseAssertion);
-  const format = formatOf(v.format, v.out);
+  const format = formatOf(v.format);
+  const outputs = (v.out ?? []).map((file) => ({ file, format: fileFormat(file, format) }));
   const rounds = compare
     ? v.rounds === undefined
       ? DEFAULT_COMPARE_ROUNDS
@@ -245,7 +253,7 @@ export async function parseBenchArgs(argv: string[]): Promise<ParsedArgs | 'help
     },
     assertions,
     format,
-    out: v.out,
+    outputs,
     notes,
   };
 }
@@ -326,7 +334,7 @@ const OPTIONS = {
   compare: { type: 'boolean' },
   rounds: { type: 'string' },
   format: { type: 'string' },
-  out: { type: 'string' },
+  out: { type: 'string', multiple: true },
   assert: { type: 'string', multiple: true },
   quiet: { type: 'boolean', short: 'q' },
   help: { type: 'boolean', short: 'h' },
@@ -363,7 +371,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
     process.stdout.write(HELP);
     return 0;
   }
-  const { options, assertions, format, out, notes } = parsed;
+  const { options, assertions, format, outputs, notes } = parsed;
   const quiet = argv.includes('--quiet') || argv.includes('-q');
   const log = quiet ? undefined : (line: string): void => void process.stderr.write(`${line}\n`);
   options.log = log;
@@ -394,10 +402,12 @@ export async function benchCommand(argv: string[]): Promise<number> {
 
   const report = buildReport(['toolgate', 'bench', ...argv], result.targets, result.compare, [], result.warnings);
   report.assertions = evaluateAssertions(assertions, report);
-  if (out !== undefined) {
-    await writeFile(out, renderReport(report, format));
+  if (outputs.length > 0) {
+    for (const o of outputs) {
+      await writeFile(o.file, renderReport(report, o.format));
+      log?.(`bench: ${o.format} report written to ${o.file}`);
+    }
     process.stdout.write(renderText(report));
-    log?.(`bench: ${format} report written to ${out}`);
   } else {
     process.stdout.write(renderReport(report, format));
   }

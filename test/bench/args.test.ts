@@ -91,10 +91,11 @@ describe('toolgate bench command line', () => {
     expect(parsed.options.operations).toEqual([{ label: 'tools/list', method: 'tools/list', weight: 1, argSets: [] }]);
     expect(parsed.notes[0]).toMatch(/benchmarking tools\/list/);
     expect(parsed.format).toBe('text');
+    expect(parsed.outputs).toEqual([]);
     expect(parsed.options.rounds).toBe(1);
   });
 
-  it('keeps targets in command-line order, attaches --start/--pid by name and infers the format from --out', async () => {
+  it('keeps targets in command-line order, attaches --start/--pid by name and infers each --out format from its extension', async () => {
     const parsed = await parseBenchArgs([
       '--compare',
       '--target',
@@ -113,6 +114,12 @@ describe('toolgate bench command line', () => {
       'Authorization: Bearer abc',
       '--out',
       'report.md',
+      '--out',
+      'report.json',
+      '--out',
+      'report.txt',
+      '--format',
+      'html',
     ]);
     if (parsed === 'help') throw new Error('help');
     expect(parsed.options.targets).toEqual([
@@ -131,6 +138,10 @@ describe('toolgate bench command line', () => {
       timeLimitMs: 100_000,
     });
     expect(parsed.options.headers).toEqual({ authorization: 'Bearer abc' });
-    expect(parsed.format).toBe('markdown');
+    expect(parsed.outputs).toEqual([
+      { file: 'report.md', format: 'markdown' },
+      { file: 'report.json', format: 'json' },
+      { file: 'report.txt', format: 'html' },
+    ]);
   });
 });
