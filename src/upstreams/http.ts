@@ -59,6 +59,11 @@ export class HttpUpstream implements Upstream {
     return this._info;
   }
 
+  /** The legacy session id at the upstream, if any (diagnostics and tests). */
+  get sessionId(): string | undefined {
+    return this.transport?.sessionId;
+  }
+
   setListener(listener: UpstreamListener): void {
     this.listener = listener;
     this.lifecycle.setListener(listener);
