@@ -165,17 +165,20 @@ export const ConfigSchema = z
           .default('__')
           .describe('Separator between namespace and tool name.'),
       })
-      .prefault({}),
+      .prefault({})
+      .describe('How tool and prompt names of upstreams are namespaced.'),
     pagination: z
       .strictObject({
         pageSize: z.number().int().min(1).max(10_000).default(100).describe('Items per page of tools/list, prompts/list, resources/list.'),
       })
-      .prefault({}),
+      .prefault({})
+      .describe('Pagination of lists (cursors are opaque and stable across list changes).'),
     notifications: z
       .strictObject({
         debounceMs: z.number().int().min(0).max(60_000).default(200).describe('Upstream list_changed bursts are merged over this window.'),
       })
-      .prefault({}),
+      .prefault({})
+      .describe('Relaying of upstream change notifications to clients.'),
     upstreams: z.record(z.string().regex(UPSTREAM_NAME, 'letters, digits, _ and -, up to 64'), UpstreamSchema).default({}).describe(
       'Upstream MCP servers and tool sets, by name. The name is the default namespace of their tools.',
     ),
@@ -193,7 +196,8 @@ export const ConfigSchema = z
           .default(15_000)
           .describe('On SIGTERM/SIGINT, in-flight calls get this long to finish before they are cancelled.'),
       })
-      .prefault({}),
+      .prefault({})
+      .describe('Graceful shutdown.'),
     auth: AuthSchema,
     authorization: AuthorizationSchema,
     rateLimits: RateLimitsSchema,
@@ -205,7 +209,8 @@ export const ConfigSchema = z
       .strictObject({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('Log level (logs are JSON on stderr).'),
       })
-      .prefault({}),
+      .prefault({})
+      .describe('Logging (pino JSON lines on stderr; stdout is reserved for JSON-RPC on the stdio face).'),
   })
   .describe('toolgate configuration (toolgate.yaml).');
 
