@@ -1,9 +1,8 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bench, benchJson, ECHO, groupAlive, SDK_HTTP } from './helpers.js';
+import { bench, benchJson, ECHO, groupAlive, SDK_HTTP, freePort } from './helpers.js';
 
 let dir: string;
 
@@ -15,18 +14,6 @@ beforeAll(() => {
 afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
-
-/** A free TCP port on 127.0.0.1 (for servers that take their port from the environment). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const address = s.address();
-      s.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-  });
-}
 
 /** The environment npx sees when the network is unreachable: it must resolve the package locally or fail. */
 const OFFLINE_ENV = { ...process.env, npm_config_offline: 'true', npm_config_registry: 'http://127.0.0.1:9/' };

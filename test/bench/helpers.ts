@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { BenchReport } from '../../src/bench/report.js';
 
@@ -69,4 +70,16 @@ export function groupAlive(pgid: number): boolean {
     }
   }
   return false;
+}
+
+/** A free TCP port on 127.0.0.1 (for servers that take their port from the environment or a config). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const address = s.address();
+      s.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
+    });
+  });
 }
