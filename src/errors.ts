@@ -304,6 +304,11 @@ export const ERROR_CODES = {
     retryable: false,
     description: "The tool's structured output does not match its output schema.",
   }),
+  TG_SCHEMA_INVALID: spec({
+    surface: 'tool',
+    retryable: false,
+    description: "The tool's input schema cannot be compiled (invalid, unsupported dialect, or a remote $ref), so its calls are refused.",
+  }),
   TG_RETRY_EXHAUSTED: spec({
     surface: 'tool',
     retryable: true,
