@@ -59,7 +59,10 @@ async function startProcess(args, readyPattern, env = {}) {
     child.stderr.on('data', onData);
     child.once('exit', (code) => reject(new Error(`target exited (${code}): ${out.slice(-2000)}`)));
   });
-  const match = await Promise.race([ready, new Promise((_, r) => setTimeout(() => r(new Error(`target not ready: ${out}`)), 20_000))]);
+  const match = await Promise.race([
+    ready,
+    new Promise((_, r) => setTimeout(() => r(new Error(`target not ready: ${out}`)), 20_000)),
+  ]);
   return {
     child,
     match,
@@ -132,12 +135,28 @@ function legacyCall(tool, args) {
       method: 'POST',
       path: u.pathname,
       headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-      body: body(0, 'initialize', { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'bench', version: '1' } }),
+      body: body(0, 'initialize', {
+        protocolVersion: '2025-11-25',
+        capabilities: {},
+        clientInfo: { name: 'bench', version: '1' },
+      }),
     });
     await init.body.text();
     const sid = init.headers['mcp-session-id'];
-    const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-session-id': sid, 'mcp-protocol-version': '2025-11-25' };
-    await (await pool.request({ method: 'POST', path: u.pathname, headers, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) })).body.text();
+    const headers = {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      'mcp-session-id': sid,
+      'mcp-protocol-version': '2025-11-25',
+    };
+    await (
+      await pool.request({
+        method: 'POST',
+        path: u.pathname,
+        headers,
+        body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }),
+      })
+    ).body.text();
     return { method: 'POST', path: u.pathname, headers, body: body(1, 'tools/call', { name: tool, arguments: args }) };
   };
 }
@@ -148,7 +167,11 @@ async function startStdio(command, args) {
   children.add(child);
   const peer = new JsonRpcPeer({ send: (m) => child.stdin.write(JSON.stringify(m) + '\n') });
   readLines(child.stdout, (l) => peer.receiveLine(l));
-  await peer.request('initialize', { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'bench', version: '1' } });
+  await peer.request('initialize', {
+    protocolVersion: '2025-11-25',
+    capabilities: {},
+    clientInfo: { name: 'bench', version: '1' },
+  });
   peer.notify('notifications/initialized');
   return {
     pid: child.pid,
@@ -198,7 +221,10 @@ function gatewayConfig(upstreams) {
 }
 
 async function startGateway(configFile) {
-  const g = await startProcess([join(ROOT, 'bin/toolgate.js'), 'serve', '--config', configFile, '--log-level', 'info'], /"url":"(http:[^"]+)"/);
+  const g = await startProcess(
+    [join(ROOT, 'bin/toolgate.js'), 'serve', '--config', configFile, '--log-level', 'info'],
+    /"url":"(http:[^"]+)"/,
+  );
   return { url: g.match[1], pid: g.child.pid, stop: g.stop };
 }
 
@@ -254,41 +280,93 @@ async function compare(label, reference, candidates) {
     const cpu = median(row.runs.map((r) => r.cpuUsPerCall));
     const errors = row.runs.reduce((a, r) => a + r.errors, 0);
     const ratio = row.ratios ? median(row.ratios) : undefined;
-    results.push({ name: row.name, rps: Math.round(rps), cpuUsPerCall: Math.round(cpu), errors, ratio: ratio === undefined ? undefined : Number(ratio.toFixed(3)), perRound: row.ratios?.map((x) => Number(x.toFixed(3))) });
-    const pct = ratio === undefined ? '   (reference)' : `   ${(ratio * 100).toFixed(1)} % of reference (rounds: ${row.ratios.map((x) => (x * 100).toFixed(0)).join(' / ')})`;
-    console.log(`  ${row.name.padEnd(50)} ${String(Math.round(rps)).padStart(7)} req/s  ${String(Math.round(cpu)).padStart(5)} µs CPU/call  errors ${errors}${pct}`);
+    results.push({
+      name: row.name,
+      rps: Math.round(rps),
+      cpuUsPerCall: Math.round(cpu),
+      errors,
+      ratio: ratio === undefined ? undefined : Number(ratio.toFixed(3)),
+      perRound: row.ratios?.map((x) => Number(x.toFixed(3))),
+    });
+    const pct =
+      ratio === undefined
+        ? '   (reference)'
+        : `   ${(ratio * 100).toFixed(1)} % of reference (rounds: ${row.ratios.map((x) => (x * 100).toFixed(0)).join(' / ')})`;
+    console.log(
+      `  ${row.name.padEnd(50)} ${String(Math.round(rps)).padStart(7)} req/s  ${String(Math.round(cpu)).padStart(5)} µs CPU/call  errors ${errors}${pct}`,
+    );
   }
 }
-
 
 const results = [];
 const echoCheck = (text) => text.includes('"result"');
 const { cpus } = await import('node:os');
-console.log(`node ${process.version}, ${cpus().length} CPUs, ${CONCURRENCY} concurrent clients, ${ROUNDS} rounds of ${SECONDS}s (after ${WARMUP}s warm-up) per target`);
+console.log(
+  `node ${process.version}, ${cpus().length} CPUs, ${CONCURRENCY} concurrent clients, ${ROUNDS} rounds of ${SECONDS}s (after ${WARMUP}s warm-up) per target`,
+);
 
 if (opts.only === undefined || opts.only === 'a') {
   const raw = await startProcess([join(ROOT, 'bench/servers/raw-http-echo.mjs')], /listening on (\d+)/);
   const sdk = await startProcess([join(ROOT, 'bench/servers/sdk-v2-echo.mjs')], /listening on (\d+)/);
-  const localCfg = opts.config ?? gatewayConfig(`  demo:\n    kind: local\n    module: ${join(ROOT, 'examples/tools/demo-tools.mjs')}\n`);
+  const localCfg =
+    opts.config ??
+    gatewayConfig(`  demo:\n    kind: local\n    module: ${join(ROOT, 'examples/tools/demo-tools.mjs')}\n`);
   const gw = await startGateway(localCfg);
-  await compare('A. local tool through toolgate vs a raw node:http JSON-RPC server (target ≥ 40 %)', { name: 'raw node:http JSON-RPC echo', pid: raw.child.pid, load: () => httpLoad(`http://127.0.0.1:${raw.match[1]}/mcp`, modernCall('echo', { message: 'hello' }), echoCheck) }, [
-    { name: 'toolgate → local tool, modern client', pid: gw.pid, load: () => httpLoad(gw.url, modernCall('demo__echo', { message: 'hello' }), echoCheck) },
-    { name: 'toolgate → local tool, legacy client', pid: gw.pid, load: () => httpLoad(gw.url, legacyCall('demo__echo', { message: 'hello' }), echoCheck) },
-    { name: 'SDK v2 createMcpHandler (informational)', pid: sdk.child.pid, load: () => httpLoad(`http://127.0.0.1:${sdk.match[1]}/mcp`, modernCall('echo', { message: 'hello' }), echoCheck) },
-  ]);
+  await compare(
+    'A. local tool through toolgate vs a raw node:http JSON-RPC server (target ≥ 40 %)',
+    {
+      name: 'raw node:http JSON-RPC echo',
+      pid: raw.child.pid,
+      load: () => httpLoad(`http://127.0.0.1:${raw.match[1]}/mcp`, modernCall('echo', { message: 'hello' }), echoCheck),
+    },
+    [
+      {
+        name: 'toolgate → local tool, modern client',
+        pid: gw.pid,
+        load: () => httpLoad(gw.url, modernCall('demo__echo', { message: 'hello' }), echoCheck),
+      },
+      {
+        name: 'toolgate → local tool, legacy client',
+        pid: gw.pid,
+        load: () => httpLoad(gw.url, legacyCall('demo__echo', { message: 'hello' }), echoCheck),
+      },
+      {
+        name: 'SDK v2 createMcpHandler (informational)',
+        pid: sdk.child.pid,
+        load: () =>
+          httpLoad(`http://127.0.0.1:${sdk.match[1]}/mcp`, modernCall('echo', { message: 'hello' }), echoCheck),
+      },
+    ],
+  );
   await Promise.all([raw.stop(), sdk.stop(), gw.stop()]);
 }
 
 if (opts.only === undefined || opts.only === 'b') {
   for (const [label, server] of [
-    ['B. toolgate in front of a stdio echo server built on the SDK (target ≥ 95 % of a direct stdio client)', join(ROOT, 'bench/servers/sdk-stdio-echo.mjs')],
-    ['B\u2032. same, raw-JSON-RPC echo server (no SDK: the server costs ~nothing, HTTP is the bottleneck; informational)', join(ROOT, 'bench/stdio-echo-server.mjs')],
+    [
+      'B. toolgate in front of a stdio echo server built on the SDK (target ≥ 95 % of a direct stdio client)',
+      join(ROOT, 'bench/servers/sdk-stdio-echo.mjs'),
+    ],
+    [
+      'B\u2032. same, raw-JSON-RPC echo server (no SDK: the server costs ~nothing, HTTP is the bottleneck; informational)',
+      join(ROOT, 'bench/stdio-echo-server.mjs'),
+    ],
   ]) {
     const direct = await startStdio(process.execPath, [server]);
-    const gw = await startGateway(gatewayConfig(`  echo:\n    kind: stdio\n    command: ${process.execPath}\n    args: [${server}]\n`));
+    const gw = await startGateway(
+      gatewayConfig(`  echo:\n    kind: stdio\n    command: ${process.execPath}\n    args: [${server}]\n`),
+    );
     await compare(label, { name: 'direct stdio client', pid: direct.pid, load: direct.load }, [
-      { name: 'toolgate → stdio, modern HTTP client', pid: gw.pid, load: () => httpLoad(gw.url, modernCall('echo__echo', { text: 'hello' }), echoCheck) },
-      { name: 'toolgate → stdio, legacy HTTP client', pid: gw.pid, load: () => httpLoad(gw.url, legacyCall('echo__echo', { text: 'hello' }), echoCheck) },
+      {
+        name: 'toolgate → stdio, modern HTTP client',
+        pid: gw.pid,
+        load: () => httpLoad(gw.url, modernCall('echo__echo', { text: 'hello' }), echoCheck),
+      },
+      {
+        name: 'toolgate → stdio, legacy HTTP client',
+        pid: gw.pid,
+        load: () => httpLoad(gw.url, legacyCall('echo__echo', { text: 'hello' }), echoCheck),
+      },
     ]);
     await Promise.all([direct.stop(), gw.stop()]);
   }

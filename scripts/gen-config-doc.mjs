@@ -14,17 +14,35 @@ export function renderConfigDoc() {
     if (s.enum) return s.enum.map((v) => `\`${JSON.stringify(v)}\``).join(' | ');
     if (s.anyOf || s.oneOf) return (s.anyOf ?? s.oneOf).map(typeOf).join(' | ');
     if (s.type === 'array') return `list of ${s.items ? typeOf(s.items) : 'any'}`;
-    if (s.type === 'object' && s.additionalProperties && typeof s.additionalProperties === 'object' && !s.properties) return `map of ${typeOf(s.additionalProperties)}`;
+    if (s.type === 'object' && s.additionalProperties && typeof s.additionalProperties === 'object' && !s.properties)
+      return `map of ${typeOf(s.additionalProperties)}`;
     return s.type ?? 'any';
   };
-  const cell = (t) => String(t ?? '').replace(/\|/g, '\\|').replace(/\n/g, ' ');
+  const cell = (t) =>
+    String(t ?? '')
+      .replace(/\|/g, '\\|')
+      .replace(/\n/g, ' ');
   const walk = (s, path) => {
     if (!s || typeof s !== 'object') return;
     if (s.properties) {
       for (const [k, v] of Object.entries(s.properties)) {
         const p = path ? `${path}.${k}` : k;
-        const isLeafish = !v.properties && !(v.type === 'object' && v.additionalProperties && typeof v.additionalProperties === 'object' && v.additionalProperties.properties) && !v.oneOf;
-        rows.push({ path: p, type: typeOf(v), def: v.default === undefined ? '' : `\`${JSON.stringify(v.default)}\``, desc: v.description ?? '', section: !isLeafish });
+        const isLeafish =
+          !v.properties &&
+          !(
+            v.type === 'object' &&
+            v.additionalProperties &&
+            typeof v.additionalProperties === 'object' &&
+            v.additionalProperties.properties
+          ) &&
+          !v.oneOf;
+        rows.push({
+          path: p,
+          type: typeOf(v),
+          def: v.default === undefined ? '' : `\`${JSON.stringify(v.default)}\``,
+          desc: v.description ?? '',
+          section: !isLeafish,
+        });
         walk(v, p);
       }
     }
@@ -35,8 +53,17 @@ export function renderConfigDoc() {
         for (const option of v.oneOf ?? v.anyOf) {
           const kind = option.properties?.kind?.const;
           const q = kind ? `${p} (kind: ${kind})` : p;
-          rows.push({ path: q, type: 'object', def: '', desc: option.properties?.kind?.description ?? option.description ?? '', section: true });
-          walk({ properties: Object.fromEntries(Object.entries(option.properties ?? {}).filter(([k]) => k !== 'kind')) }, q);
+          rows.push({
+            path: q,
+            type: 'object',
+            def: '',
+            desc: option.properties?.kind?.description ?? option.description ?? '',
+            section: true,
+          });
+          walk(
+            { properties: Object.fromEntries(Object.entries(option.properties ?? {}).filter(([k]) => k !== 'kind')) },
+            q,
+          );
         }
       } else if (v.properties) {
         rows.push({ path: p, type: 'object', def: '', desc: v.description ?? '', section: true });

@@ -27,13 +27,28 @@ describe('config validation', () => {
     ['a mistyped key', 'listen:\n  prot: 80\n', 'listen', /did you mean "port"/],
     ['a wrong type', 'listen:\n  port: "eighty"\n', 'listen.port', /expected number/],
     ['a quoted number', 'listen:\n  port: "8080"\n', 'listen.port', /without quotes/],
-    ['an unknown upstream kind', 'upstreams:\n  a:\n    kind: stdoi\n    command: x\n', 'upstreams.a.kind', /one of: stdio, http, local/],
+    [
+      'an unknown upstream kind',
+      'upstreams:\n  a:\n    kind: stdoi\n    command: x\n',
+      'upstreams.a.kind',
+      /one of: stdio, http, local/,
+    ],
     ['a missing command', 'upstreams:\n  a:\n    kind: stdio\n', 'upstreams.a.command', /missing required key/],
     ['a bad URL', 'upstreams:\n  a:\n    kind: http\n    url: not-a-url\n', 'upstreams.a.url', /./],
     ['an out-of-range port', 'listen:\n  port: 70000\n', 'listen.port', /./],
     ['a bad era', 'upstreams:\n  a:\n    kind: stdio\n    command: x\n    era: future\n', 'upstreams.a.era', /auto/],
-    ['an upstream name with the separator', 'upstreams:\n  a__b:\n    kind: stdio\n    command: x\n', 'upstreams.a__b', /separator/],
-    ['two upstreams with one namespace', 'upstreams:\n  a:\n    kind: stdio\n    command: x\n  b:\n    kind: stdio\n    command: y\n    namespace: a\n', 'upstreams.b.namespace', /already used/],
+    [
+      'an upstream name with the separator',
+      'upstreams:\n  a__b:\n    kind: stdio\n    command: x\n',
+      'upstreams.a__b',
+      /separator/,
+    ],
+    [
+      'two upstreams with one namespace',
+      'upstreams:\n  a:\n    kind: stdio\n    command: x\n  b:\n    kind: stdio\n    command: y\n    namespace: a\n',
+      'upstreams.b.namespace',
+      /already used/,
+    ],
     ['a negative timeout', 'defaults:\n  timeoutMs: -5\n', 'defaults.timeoutMs', /./],
     ['a bad tool setting', 'tools:\n  "x__*":\n    timeoutMS: 5\n', 'tools.x__*', /did you mean "timeoutMs"/],
   ])('names the path of %s', (_what, yaml, path, message) => {
@@ -63,17 +78,27 @@ describe('config validation', () => {
     );
     const up = config.upstreams['a'];
     expect(up?.kind === 'http' && up.url).toBe('https://up.example/mcp');
-    expect(up?.kind === 'http' && up.headers).toEqual({ Authorization: 'Bearer s3cret', 'X-Price': '$5', 'X-Region': 'eu' });
+    expect(up?.kind === 'http' && up.headers).toEqual({
+      Authorization: 'Bearer s3cret',
+      'X-Price': '$5',
+      'X-Region': 'eu',
+    });
   });
 
   it('names a missing environment variable and where it is used', () => {
     const { code, problems } = problemsOf('upstreams:\n  a:\n    kind: http\n    url: ${MISSING_UPSTREAM_URL}\n');
     expect(code).toBe('TG_CONFIG_ENV_MISSING');
-    expect(problems[0]).toMatchObject({ path: 'upstreams.a.url', message: 'environment variable MISSING_UPSTREAM_URL is not set', line: 4 });
+    expect(problems[0]).toMatchObject({
+      path: 'upstreams.a.url',
+      message: 'environment variable MISSING_UPSTREAM_URL is not set',
+      line: 4,
+    });
   });
 
   it('warns about a literal secret and applies defaults', () => {
-    const loaded = parseConfig('upstreams:\n  a:\n    kind: stdio\n    command: x\n    env:\n      GITHUB_TOKEN: ghp_literal\n');
+    const loaded = parseConfig(
+      'upstreams:\n  a:\n    kind: stdio\n    command: x\n    env:\n      GITHUB_TOKEN: ghp_literal\n',
+    );
     expect(loaded.warnings[0]).toMatchObject({ path: 'upstreams.a.env.GITHUB_TOKEN' });
     expect(loaded.config.listen).toMatchObject({ host: '127.0.0.1', port: 8848, path: '/mcp' });
     const a = loaded.config.upstreams['a'];
@@ -89,7 +114,12 @@ describe('config validation', () => {
 
 describe('toolgate config (CLI)', () => {
   it('validates the demo config', async () => {
-    const { stdout } = await run(process.execPath, [TOOLGATE_BIN, 'config', 'validate', join(ROOT, 'examples/demo.yaml')]);
+    const { stdout } = await run(process.execPath, [
+      TOOLGATE_BIN,
+      'config',
+      'validate',
+      join(ROOT, 'examples/demo.yaml'),
+    ]);
     expect(stdout).toMatch(/valid \(2 upstreams\)/);
   });
 
@@ -97,7 +127,10 @@ describe('toolgate config (CLI)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'toolgate-config-'));
     const file = join(dir, 'bad.yaml');
     writeFileSync(file, 'listen:\n  prot: 1\nupstreams:\n  x:\n    kind: http\n');
-    const err = (await run(process.execPath, [TOOLGATE_BIN, 'config', 'validate', file]).catch((e: unknown) => e)) as { code: number; stderr: string };
+    const err = (await run(process.execPath, [TOOLGATE_BIN, 'config', 'validate', file]).catch((e: unknown) => e)) as {
+      code: number;
+      stderr: string;
+    };
     expect(err.code).toBe(1);
     expect(err.stderr).toContain('listen (line 2): unknown key "prot"');
     expect(err.stderr).toContain('upstreams.x.url');
@@ -108,7 +141,9 @@ describe('toolgate config (CLI)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'toolgate-config-'));
     const file = join(dir, 'bad.yaml');
     writeFileSync(file, 'upstreams:\n  x:\n    kind: http\n    url: ${NOT_SET_ANYWHERE_42}\n');
-    const err = (await run(process.execPath, [TOOLGATE_BIN, 'serve', '--config', file], { timeout: 10_000 }).catch((e: unknown) => e)) as { code: number; stderr: string };
+    const err = (await run(process.execPath, [TOOLGATE_BIN, 'serve', '--config', file], { timeout: 10_000 }).catch(
+      (e: unknown) => e,
+    )) as { code: number; stderr: string };
     expect(err.code).toBe(1);
     expect(err.stderr).toContain('NOT_SET_ANYWHERE_42');
     expect(err.stderr).toContain('TG_CONFIG_ENV_MISSING');
@@ -116,11 +151,17 @@ describe('toolgate config (CLI)', () => {
 
   it('prints the JSON Schema', async () => {
     const { stdout } = await run(process.execPath, [TOOLGATE_BIN, 'config', 'schema']);
-    expect(JSON.parse(stdout)).toMatchObject({ $schema: 'https://json-schema.org/draft/2020-12/schema', type: 'object' });
+    expect(JSON.parse(stdout)).toMatchObject({
+      $schema: 'https://json-schema.org/draft/2020-12/schema',
+      type: 'object',
+    });
   });
 
   it('rejects unknown options with a usage error (exit 2)', async () => {
-    const err = (await run(process.execPath, [TOOLGATE_BIN, 'serve', '--bogus']).catch((e: unknown) => e)) as { code: number; stderr: string };
+    const err = (await run(process.execPath, [TOOLGATE_BIN, 'serve', '--bogus']).catch((e: unknown) => e)) as {
+      code: number;
+      stderr: string;
+    };
     expect(err.code).toBe(2);
     expect(err.stderr).toContain('bogus');
   });

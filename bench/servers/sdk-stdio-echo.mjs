@@ -6,8 +6,16 @@ import { z } from 'zod';
 
 serveStdio(() => {
   const server = new McpServer({ name: 'sdk-stdio-echo', version: '1.0.0' });
-  server.registerTool('echo', { description: 'Returns its text argument unchanged.', inputSchema: z.object({ text: z.string() }), annotations: { readOnlyHint: true } }, async ({ text }) => ({
-    content: [{ type: 'text', text }],
-  }));
+  server.registerTool(
+    'echo',
+    {
+      description: 'Returns its text argument unchanged.',
+      inputSchema: z.object({ text: z.string() }),
+      annotations: { readOnlyHint: true },
+    },
+    async ({ text }) => ({
+      content: [{ type: 'text', text }],
+    }),
+  );
   return server;
 });

@@ -8,9 +8,13 @@ import { z } from 'zod';
 
 const handler = createMcpHandler(() => {
   const server = new McpServer({ name: 'sdk-echo', version: '1.0.0' });
-  server.registerTool('echo', { description: 'Echo', inputSchema: z.object({ message: z.string() }) }, async ({ message }) => ({
-    content: [{ type: 'text', text: message }],
-  }));
+  server.registerTool(
+    'echo',
+    { description: 'Echo', inputSchema: z.object({ message: z.string() }) },
+    async ({ message }) => ({
+      content: [{ type: 'text', text: message }],
+    }),
+  );
   return server;
 });
 const node = toNodeHandler(handler);

@@ -6,10 +6,14 @@ import { z } from 'zod';
 const sleep = (ms, signal) =>
   new Promise((resolve, reject) => {
     const t = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
-      clearTimeout(t);
-      reject(signal.reason);
-    }, { once: true });
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(t);
+        reject(signal.reason);
+      },
+      { once: true },
+    );
   });
 
 export default [
@@ -25,7 +29,10 @@ export default [
     description: 'Adds two numbers and returns the sum as structured output.',
     input: {
       type: 'object',
-      properties: { a: { type: 'number', description: 'First addend' }, b: { type: 'number', description: 'Second addend' } },
+      properties: {
+        a: { type: 'number', description: 'First addend' },
+        b: { type: 'number', description: 'Second addend' },
+      },
       required: ['a', 'b'],
       additionalProperties: false,
     },
@@ -58,7 +65,8 @@ export default [
     }),
     annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
     handler: ({ city, units }) => {
-      if (city.toLowerCase() === 'atlantis') throw new ToolError('Unknown city "Atlantis": try a city that exists, e.g. "Lisbon".');
+      if (city.toLowerCase() === 'atlantis')
+        throw new ToolError('Unknown city "Atlantis": try a city that exists, e.g. "Lisbon".');
       const t = units === 'metric' ? '21 °C' : '70 °F';
       return { city, forecast: 'sunny', temperature: t };
     },

@@ -113,7 +113,9 @@ export class Catalog {
     const exact = this.resourceIndex.get(uri);
     if (exact !== undefined) return exact.upstream;
     for (const t of this.templates) if (t.pattern.test(uri)) return t.upstream;
-    const servers = [...this.options.upstreams.values()].filter((u) => u.state === 'up' && isObject(u.info?.capabilities['resources']));
+    const servers = [...this.options.upstreams.values()].filter(
+      (u) => u.state === 'up' && isObject(u.info?.capabilities['resources']),
+    );
     return servers.length === 1 ? servers[0] : undefined;
   }
 
@@ -134,7 +136,10 @@ export class Catalog {
       try {
         next = await this.fetchSnapshot(upstream, previous, kinds);
       } catch (err) {
-        this.log.warn({ upstream: upstreamName, err: (err as Error).message }, 'cannot list upstream; keeping its previous lists');
+        this.log.warn(
+          { upstream: upstreamName, err: (err as Error).message },
+          'cannot list upstream; keeping its previous lists',
+        );
         return;
       }
     }
@@ -167,11 +172,16 @@ export class Catalog {
     this.pending.clear();
   }
 
-  private async fetchSnapshot(upstream: Upstream, previous: Snapshot, kinds: ReadonlySet<CatalogKind>): Promise<Snapshot> {
+  private async fetchSnapshot(
+    upstream: Upstream,
+    previous: Snapshot,
+    kinds: ReadonlySet<CatalogKind>,
+  ): Promise<Snapshot> {
     const caps = upstream.info?.capabilities ?? {};
-    const has = (cap: string): boolean => upstream.kind === 'local' ? cap === 'tools' : isObject(caps[cap]);
+    const has = (cap: string): boolean => (upstream.kind === 'local' ? cap === 'tools' : isObject(caps[cap]));
     const next: Snapshot = { ...previous };
-    if (kinds.has('tools')) next.tools = has('tools') ? ((await listAll(upstream, 'tools/list', 'tools')) as ToolDefinition[]) : [];
+    if (kinds.has('tools'))
+      next.tools = has('tools') ? ((await listAll(upstream, 'tools/list', 'tools')) as ToolDefinition[]) : [];
     if (kinds.has('prompts')) next.prompts = has('prompts') ? await listAll(upstream, 'prompts/list', 'prompts') : [];
     if (kinds.has('resources')) {
       next.resources = has('resources') ? await listAll(upstream, 'resources/list', 'resources') : [];
@@ -189,7 +199,11 @@ export class Catalog {
 
   /** Rebuilds the indexes from the snapshots and announces what changed. */
   private rebuild(): void {
-    const before = { tools: signature(this.tools), prompts: signature(this.prompts), resources: signature([...this.resources, ...this.templates]) };
+    const before = {
+      tools: signature(this.tools),
+      prompts: signature(this.prompts),
+      resources: signature([...this.resources, ...this.templates]),
+    };
     const tools: ToolEntry[] = [];
     const toolIndex = new Map<string, ToolEntry>();
     const dormant = new Map<string, ToolEntry>();
@@ -218,7 +232,10 @@ export class Catalog {
             : this.makeEntry(upstreamName, upstream, def.name, exposed, version, resolved, settingsKey);
         entries.set(name, entry);
         if (toolIndex.has(name)) {
-          this.log.error({ tool: name, upstream: upstreamName, kept: toolIndex.get(name)?.upstreamName }, 'tool name collision; the later tool is dropped');
+          this.log.error(
+            { tool: name, upstream: upstreamName, kept: toolIndex.get(name)?.upstreamName },
+            'tool name collision; the later tool is dropped',
+          );
           continue;
         }
         if (live) {
@@ -246,7 +263,10 @@ export class Catalog {
         const uri = r['uri'];
         if (typeof uri !== 'string') continue;
         if (resourceIndex.has(uri)) {
-          this.log.warn({ uri, upstream: upstreamName }, 'resource URI offered by two upstreams; the first one serves it');
+          this.log.warn(
+            { uri, upstream: upstreamName },
+            'resource URI offered by two upstreams; the first one serves it',
+          );
           continue;
         }
         const entry: ResourceEntry = { key: uri, upstream, definition: Object.freeze({ ...r }) };
@@ -259,7 +279,8 @@ export class Catalog {
         templates.push({ key: tpl, upstream, definition: Object.freeze({ ...t }), pattern: templatePattern(tpl) });
       }
     }
-    const byName = (a: { name: string }, b: { name: string }): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+    const byName = (a: { name: string }, b: { name: string }): number =>
+      a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
     const byKey = (a: { key: string }, b: { key: string }): number => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
     this.tools = Object.freeze(tools.sort(byName));
     this.toolIndex = toolIndex;
@@ -296,7 +317,15 @@ export class Catalog {
       sources: resolved.sources,
       services: this.options.services,
     });
-    const entry: ToolEntry = Object.freeze({ name: definition.name, upstreamName, upstream, toolName, definition: frozen, version, invoke });
+    const entry: ToolEntry = Object.freeze({
+      name: definition.name,
+      upstreamName,
+      upstream,
+      toolName,
+      definition: frozen,
+      version,
+      invoke,
+    });
     settingsKeys.set(entry, settingsKey);
     return entry;
   }
@@ -314,7 +343,9 @@ async function listAll(upstream: Upstream, method: string, key: string): Promise
   let cursor: string | undefined;
   const seen = new Set<string>();
   for (let page = 0; page < MAX_PAGES; page++) {
-    const result = await upstream.call(method, cursor === undefined ? {} : { cursor }, { signal: AbortSignal.timeout(30_000) });
+    const result = await upstream.call(method, cursor === undefined ? {} : { cursor }, {
+      signal: AbortSignal.timeout(30_000),
+    });
     const items = result[key];
     if (Array.isArray(items)) for (const i of items) if (isObject(i)) out.push(i);
     const next = result['nextCursor'];
@@ -327,7 +358,11 @@ async function listAll(upstream: Upstream, method: string, key: string): Promise
 
 function isValidTool(t: unknown, upstream: string, log: Logger): t is ToolDefinition {
   const ok = isObject(t) && typeof t['name'] === 'string' && t['name'] !== '' && isObject(t['inputSchema']);
-  if (!ok) log.warn({ upstream, tool: isObject(t) ? t['name'] : undefined }, 'upstream listed an invalid tool definition (skipped)');
+  if (!ok)
+    log.warn(
+      { upstream, tool: isObject(t) ? t['name'] : undefined },
+      'upstream listed an invalid tool definition (skipped)',
+    );
   return ok;
 }
 

@@ -46,7 +46,8 @@ export class SettingsResolver {
     const sources: Record<string, string> = {};
     mergeInto(merged, this.config.defaults as Plain, sources, 'defaults');
     const up = this.config.upstreams[upstreamName];
-    if (up?.policies !== undefined) mergeInto(merged, up.policies as Plain, sources, `upstreams.${upstreamName}.policies`);
+    if (up?.policies !== undefined)
+      mergeInto(merged, up.policies as Plain, sources, `upstreams.${upstreamName}.policies`);
     let enabled = true;
     const matching = this.matchers
       .filter((m) => m.matcher.test(toolName))

@@ -6,7 +6,12 @@ export function parseCommandArgs<T extends NonNullable<ParseArgsConfig['options'
   argv: string[],
   options: T,
   allowPositionals = false,
-): { values: ReturnType<typeof parseArgs<{ options: T; allowPositionals: boolean; strict: true; args: string[] }>>['values']; positionals: string[] } {
+): {
+  values: ReturnType<
+    typeof parseArgs<{ options: T; allowPositionals: boolean; strict: true; args: string[] }>
+  >['values'];
+  positionals: string[];
+} {
   try {
     const r = parseArgs({ args: argv, options, allowPositionals, strict: true });
     return { values: r.values, positionals: r.positionals };
@@ -16,7 +21,12 @@ export function parseCommandArgs<T extends NonNullable<ParseArgsConfig['options'
 }
 
 /** Parses a non-negative integer option, or fails with a usage error naming it. */
-export function intOption(name: string, value: string | undefined, min = 0, max = Number.MAX_SAFE_INTEGER): number | undefined {
+export function intOption(
+  name: string,
+  value: string | undefined,
+  min = 0,
+  max = Number.MAX_SAFE_INTEGER,
+): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
   if (!Number.isInteger(n) || n < min || n > max) {

@@ -36,7 +36,8 @@ export async function serveCommand(argv: string[]): Promise<number> {
     process.stdout.write(USAGE + '\n');
     return 0;
   }
-  if (values.demo && values.config !== undefined) throw new GatewayError('TG_CLI_USAGE', 'use either --config or --demo');
+  if (values.demo && values.config !== undefined)
+    throw new GatewayError('TG_CLI_USAGE', 'use either --config or --demo');
   const level = values['log-level'];
   if (level !== undefined && !(LOG_LEVELS as readonly string[]).includes(level)) {
     throw new GatewayError('TG_CLI_USAGE', `--log-level must be one of ${LOG_LEVELS.join(', ')}`);
@@ -45,7 +46,10 @@ export async function serveCommand(argv: string[]): Promise<number> {
   let file = values.demo ? DEMO_CONFIG : values.config;
   if (file === undefined) {
     if (!existsSync('toolgate.yaml')) {
-      throw new GatewayError('TG_CLI_USAGE', 'no ./toolgate.yaml here: pass --config FILE, or --demo for the built-in demo');
+      throw new GatewayError(
+        'TG_CLI_USAGE',
+        'no ./toolgate.yaml here: pass --config FILE, or --demo for the built-in demo',
+      );
     }
     file = 'toolgate.yaml';
   }
@@ -80,7 +84,13 @@ export async function serveCommand(argv: string[]): Promise<number> {
     process.once('SIGINT', () => stop('SIGINT'));
     if (values.stdio) {
       void gateway.start().then(
-        () => serveStdioFace(gateway, { input: process.stdin, output: process.stdout, logger, onEnd: () => stop('stdin closed') }),
+        () =>
+          serveStdioFace(gateway, {
+            input: process.stdin,
+            output: process.stdout,
+            logger,
+            onEnd: () => stop('stdin closed'),
+          }),
         (err: unknown) => {
           logger.fatal({ err: (err as Error).message }, 'gateway failed to start');
           resolve(1);

@@ -151,14 +151,16 @@ export class JsonRpcPeer {
       case 'success': {
         const msg = value as { id: RequestId; result: JsonObject };
         const p = this.settle(msg.id);
-        if (p === undefined) this.options.onInvalid?.(raw ?? JSON.stringify(value), 'response to an unknown request id');
+        if (p === undefined)
+          this.options.onInvalid?.(raw ?? JSON.stringify(value), 'response to an unknown request id');
         else p.resolve(msg.result);
         return;
       }
       case 'failure': {
         const msg = value as { id: RequestId | null; error: { code: number; message: string; data?: unknown } };
         const p = msg.id === null ? undefined : this.settle(msg.id);
-        if (p === undefined) this.options.onInvalid?.(raw ?? JSON.stringify(value), 'error response to an unknown request id');
+        if (p === undefined)
+          this.options.onInvalid?.(raw ?? JSON.stringify(value), 'error response to an unknown request id');
         else p.reject(new RemoteError(msg.error.code, msg.error.message, msg.error.data));
         return;
       }

@@ -86,7 +86,14 @@ const LEGACY_ONLY: readonly Era[] = ['legacy'];
 const MODERN_ONLY: readonly Era[] = ['modern'];
 
 /** Results of these methods carry cache hints in the modern era (spec 2026-07-28 caching). */
-const CACHEABLE = new Set(['server/discover', 'tools/list', 'prompts/list', 'resources/list', 'resources/templates/list', 'resources/read']);
+const CACHEABLE = new Set([
+  'server/discover',
+  'tools/list',
+  'prompts/list',
+  'resources/list',
+  'resources/templates/list',
+  'resources/read',
+]);
 
 /**
  * Maps MCP methods onto the catalog for both eras. Holds no per-client state: everything about the caller comes
@@ -137,7 +144,9 @@ export class Dispatcher {
   /** The `initialize` result for a legacy client (the face owns the session it creates). */
   initializeResult(requestedVersion: unknown): JsonObject {
     const version =
-      typeof requestedVersion === 'string' && LEGACY_VERSIONS.includes(requestedVersion) ? requestedVersion : LATEST_LEGACY_VERSION;
+      typeof requestedVersion === 'string' && LEGACY_VERSIONS.includes(requestedVersion)
+        ? requestedVersion
+        : LATEST_LEGACY_VERSION;
     const result: JsonObject = {
       protocolVersion: version,
       capabilities: this.capabilities('legacy'),
@@ -209,7 +218,8 @@ export class Dispatcher {
 
   private async callTool(params: JsonObject, ctx: RequestContext): Promise<JsonObject> {
     const name = params['name'];
-    if (typeof name !== 'string') throw new GatewayError('TG_INVALID_PARAMS', 'tools/call needs params.name (a string)');
+    if (typeof name !== 'string')
+      throw new GatewayError('TG_INVALID_PARAMS', 'tools/call needs params.name (a string)');
     const args = params['arguments'] ?? {};
     if (!isObject(args)) throw new GatewayError('TG_INVALID_PARAMS', 'tools/call params.arguments must be an object');
     const entry = this.options.catalog.resolveTool(name);
@@ -239,7 +249,13 @@ export class Dispatcher {
     }
   }
 
-  private makeCall(entry: ToolEntry, args: JsonObject, params: JsonObject, ctx: RequestContext, correlationId: string): ToolCall {
+  private makeCall(
+    entry: ToolEntry,
+    args: JsonObject,
+    params: JsonObject,
+    ctx: RequestContext,
+    correlationId: string,
+  ): ToolCall {
     const clientMeta = isObject(params['_meta']) ? params['_meta'] : undefined;
     let meta: JsonObject | undefined;
     if (clientMeta !== undefined) {
@@ -274,7 +290,7 @@ export class Dispatcher {
       };
     }
     if (notify !== undefined) {
-      const threshold = ctx.era === 'modern' ? ctx.logLevel : ctx.session?.logLevel ?? 'debug';
+      const threshold = ctx.era === 'modern' ? ctx.logLevel : (ctx.session?.logLevel ?? 'debug');
       if (threshold !== undefined) {
         call.clientNotify = (method, p) => {
           if (method !== 'notifications/message' || p === undefined) return;
@@ -286,9 +302,17 @@ export class Dispatcher {
     if (request !== undefined) {
       const caps = ctx.clientCapabilities;
       call.clientRequest = (req: JsonRpcRequest, signal: AbortSignal) => {
-        const needed = req.method.startsWith('sampling/') ? 'sampling' : req.method.startsWith('elicitation/') ? 'elicitation' : req.method.startsWith('roots/') ? 'roots' : undefined;
+        const needed = req.method.startsWith('sampling/')
+          ? 'sampling'
+          : req.method.startsWith('elicitation/')
+            ? 'elicitation'
+            : req.method.startsWith('roots/')
+              ? 'roots'
+              : undefined;
         if (needed === undefined || caps[needed] === undefined) {
-          return Promise.reject(new RemoteError(-32601, `The client did not declare the ${needed ?? req.method} capability`));
+          return Promise.reject(
+            new RemoteError(-32601, `The client did not declare the ${needed ?? req.method} capability`),
+          );
         }
         return request(req.method, req.params, signal);
       };
@@ -312,7 +336,9 @@ export class Dispatcher {
   }
 
   private async listPrompts(params: JsonObject, ctx: RequestContext): Promise<JsonObject> {
-    const visible = this.options.catalog.listPrompts().filter((p) => this.authorizer.promptVisible(ctx.principal, p.name));
+    const visible = this.options.catalog
+      .listPrompts()
+      .filter((p) => this.authorizer.promptVisible(ctx.principal, p.name));
     const page = paginate(visible, (p) => p.name, params['cursor'], this.options.pageSize);
     const result: JsonObject = { prompts: page.items.map((p) => p.definition) };
     if (page.nextCursor !== undefined) result['nextCursor'] = page.nextCursor;
@@ -321,7 +347,8 @@ export class Dispatcher {
 
   private async getPrompt(params: JsonObject, ctx: RequestContext): Promise<JsonObject> {
     const name = params['name'];
-    if (typeof name !== 'string') throw new GatewayError('TG_INVALID_PARAMS', 'prompts/get needs params.name (a string)');
+    if (typeof name !== 'string')
+      throw new GatewayError('TG_INVALID_PARAMS', 'prompts/get needs params.name (a string)');
     const entry = this.options.catalog.resolvePrompt(name);
     if (entry === undefined || !this.authorizer.promptVisible(ctx.principal, name)) {
       throw new GatewayError('TG_UNKNOWN_PROMPT', `Unknown prompt: ${name}`, { data: { name } });
@@ -330,7 +357,9 @@ export class Dispatcher {
   }
 
   private async listResources(params: JsonObject, ctx: RequestContext): Promise<JsonObject> {
-    const visible = this.options.catalog.listResources().filter((r) => this.authorizer.resourceVisible(ctx.principal, r.key));
+    const visible = this.options.catalog
+      .listResources()
+      .filter((r) => this.authorizer.resourceVisible(ctx.principal, r.key));
     const page = paginate(visible, (r) => r.key, params['cursor'], this.options.pageSize);
     const result: JsonObject = { resources: page.items.map((r) => r.definition) };
     if (page.nextCursor !== undefined) result['nextCursor'] = page.nextCursor;
@@ -338,7 +367,9 @@ export class Dispatcher {
   }
 
   private async listTemplates(params: JsonObject, ctx: RequestContext): Promise<JsonObject> {
-    const visible = this.options.catalog.listResourceTemplates().filter((r) => this.authorizer.resourceVisible(ctx.principal, r.key));
+    const visible = this.options.catalog
+      .listResourceTemplates()
+      .filter((r) => this.authorizer.resourceVisible(ctx.principal, r.key));
     const page = paginate(visible, (r) => r.key, params['cursor'], this.options.pageSize);
     const result: JsonObject = { resourceTemplates: page.items.map((r) => r.definition) };
     if (page.nextCursor !== undefined) result['nextCursor'] = page.nextCursor;
@@ -386,14 +417,23 @@ export class Dispatcher {
       if (entry === undefined || !this.authorizer.promptVisible(ctx.principal, ref['name'])) {
         throw new GatewayError('TG_UNKNOWN_PROMPT', `Unknown prompt: ${ref['name']}`);
       }
-      return this.forward(entry.upstream, 'completion/complete', { ...stripReserved(params), ref: { ...ref, name: entry.promptName } }, ctx);
+      return this.forward(
+        entry.upstream,
+        'completion/complete',
+        { ...stripReserved(params), ref: { ...ref, name: entry.promptName } },
+        ctx,
+      );
     }
     if (ref['type'] === 'ref/resource' && typeof ref['uri'] === 'string') {
-      const upstream = this.options.catalog.resolveTemplate(ref['uri']) ?? this.options.catalog.resolveResource(ref['uri']);
+      const upstream =
+        this.options.catalog.resolveTemplate(ref['uri']) ?? this.options.catalog.resolveResource(ref['uri']);
       if (upstream === undefined) throw new GatewayError('TG_RESOURCE_NOT_FOUND', `Resource not found: ${ref['uri']}`);
       return this.forward(upstream, 'completion/complete', stripReserved(params), ctx);
     }
-    throw new GatewayError('TG_INVALID_PARAMS', 'params.ref must be {type:"ref/prompt",name} or {type:"ref/resource",uri}');
+    throw new GatewayError(
+      'TG_INVALID_PARAMS',
+      'params.ref must be {type:"ref/prompt",name} or {type:"ref/resource",uri}',
+    );
   }
 
   private setLevel(params: JsonObject, ctx: RequestContext): JsonObject {
@@ -406,15 +446,24 @@ export class Dispatcher {
   }
 
   /** Forwards a non-tool request to an upstream; its JSON-RPC errors are relayed, transport failures reported. */
-  private async forward(upstream: Upstream, method: string, params: JsonObject, ctx: RequestContext): Promise<JsonObject> {
+  private async forward(
+    upstream: Upstream,
+    method: string,
+    params: JsonObject,
+    ctx: RequestContext,
+  ): Promise<JsonObject> {
     try {
       return await upstream.call(method, params, { signal: ctx.signal });
     } catch (err) {
       if (err instanceof RemoteError) throw err;
       if (isGatewayError(err) && (err.spec.surface === 'protocol' || err.code === 'TG_CANCELLED')) throw err;
-      throw new GatewayError('TG_UPSTREAM_REQUEST_FAILED', `Upstream "${upstream.name}" could not serve ${method}: ${(err as Error).message}`, {
-        cause: err,
-      });
+      throw new GatewayError(
+        'TG_UPSTREAM_REQUEST_FAILED',
+        `Upstream "${upstream.name}" could not serve ${method}: ${(err as Error).message}`,
+        {
+          cause: err,
+        },
+      );
     }
   }
 }

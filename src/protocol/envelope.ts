@@ -31,7 +31,9 @@ export function readModernEnvelope(params: JsonObject | undefined): ModernEnvelo
   const meta = isObject(params?.['_meta']) ? (params['_meta'] as JsonObject) : undefined;
   const version = meta?.[PROTOCOL_VERSION_META_KEY];
   if (typeof version !== 'string') {
-    throw new GatewayError('TG_MISSING_META', `Missing _meta["${PROTOCOL_VERSION_META_KEY}"]`, { data: { missing: PROTOCOL_VERSION_META_KEY } });
+    throw new GatewayError('TG_MISSING_META', `Missing _meta["${PROTOCOL_VERSION_META_KEY}"]`, {
+      data: { missing: PROTOCOL_VERSION_META_KEY },
+    });
   }
   if (!MODERN_VERSIONS.includes(version)) {
     throw new GatewayError('TG_UNSUPPORTED_VERSION', `Unsupported protocol version: ${version}`, {
@@ -50,7 +52,10 @@ export function readModernEnvelope(params: JsonObject | undefined): ModernEnvelo
   const level = meta?.[LOG_LEVEL_META_KEY];
   if (level !== undefined) {
     if (typeof level !== 'string' || !(LOG_LEVELS as readonly string[]).includes(level)) {
-      throw new GatewayError('TG_INVALID_PARAMS', `Invalid log level ${JSON.stringify(level)}; one of ${LOG_LEVELS.join(', ')}`);
+      throw new GatewayError(
+        'TG_INVALID_PARAMS',
+        `Invalid log level ${JSON.stringify(level)}; one of ${LOG_LEVELS.join(', ')}`,
+      );
     }
     env.logLevel = level as LogLevel;
   }
@@ -65,7 +70,8 @@ export function decodeHeaderValue(value: string): string {
 
 /** The body field `Mcp-Name` must mirror, for methods that have one. */
 export function nameOfRequest(method: string, params: JsonObject | undefined): string | undefined {
-  if (method === 'tools/call' || method === 'prompts/get') return typeof params?.['name'] === 'string' ? params['name'] : undefined;
+  if (method === 'tools/call' || method === 'prompts/get')
+    return typeof params?.['name'] === 'string' ? params['name'] : undefined;
   if (method === 'resources/read') return typeof params?.['uri'] === 'string' ? params['uri'] : undefined;
   return undefined;
 }

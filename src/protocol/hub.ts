@@ -77,7 +77,10 @@ export class NotificationHub {
     try {
       await upstream.call(method, { uri }, { signal: AbortSignal.timeout(10_000) });
     } catch (err) {
-      this.log.warn({ upstream: upstream.name, uri, method, err: (err as Error).message }, 'upstream resource subscription failed');
+      this.log.warn(
+        { upstream: upstream.name, uri, method, err: (err as Error).message },
+        'upstream resource subscription failed',
+      );
     }
   }
 }

@@ -72,13 +72,21 @@ export class ListenSubscription implements Subscriber {
     this.remove();
     for (const uri of this.uris) void this.hub.release(uri);
     if (graceful) {
-      this.send({ jsonrpc: '2.0', id: this.id, result: { resultType: 'complete', _meta: { [SUBSCRIPTION_ID_META_KEY]: this.id } } });
+      this.send({
+        jsonrpc: '2.0',
+        id: this.id,
+        result: { resultType: 'complete', _meta: { [SUBSCRIPTION_ID_META_KEY]: this.id } },
+      });
     }
   }
 
   private notify(method: string, params: JsonObject): void {
     if (this.ended) return;
     const meta = isObject(params['_meta']) ? params['_meta'] : {};
-    this.send({ jsonrpc: '2.0', method, params: { ...params, _meta: { ...meta, [SUBSCRIPTION_ID_META_KEY]: this.id } } });
+    this.send({
+      jsonrpc: '2.0',
+      method,
+      params: { ...params, _meta: { ...meta, [SUBSCRIPTION_ID_META_KEY]: this.id } },
+    });
   }
 }

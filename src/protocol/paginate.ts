@@ -27,7 +27,8 @@ export function paginate<T>(items: readonly T[], key: (item: T) => string, curso
   }
   const slice = items.slice(start, start + pageSize);
   const page: Page<T> = { items: slice };
-  if (start + pageSize < items.length && slice.length > 0) page.nextCursor = encodeCursor(key(slice[slice.length - 1] as T));
+  if (start + pageSize < items.length && slice.length > 0)
+    page.nextCursor = encodeCursor(key(slice[slice.length - 1] as T));
   return page;
 }
 
@@ -39,10 +40,14 @@ function decodeCursor(cursor: unknown): string {
   if (typeof cursor === 'string') {
     try {
       const v: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-      if (typeof v === 'object' && v !== null && typeof (v as { a?: unknown }).a === 'string') return (v as { a: string }).a;
+      if (typeof v === 'object' && v !== null && typeof (v as { a?: unknown }).a === 'string')
+        return (v as { a: string }).a;
     } catch {
       // fall through
     }
   }
-  throw new GatewayError('TG_INVALID_CURSOR', 'Invalid pagination cursor: pass back the nextCursor value of the previous page unchanged.');
+  throw new GatewayError(
+    'TG_INVALID_CURSOR',
+    'Invalid pagination cursor: pass back the nextCursor value of the previous page unchanged.',
+  );
 }

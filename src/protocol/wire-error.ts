@@ -41,5 +41,8 @@ export function toWireError(err: unknown, era: Era, log: Logger, correlationId: 
     return { error, httpStatus: 200 };
   }
   log.error({ err, cid: correlationId }, 'unexpected error while serving a request (masked for the client)');
-  return { error: { code: -32603, message: `Internal error (reference: ${correlationId})`, data: { code: 'TG_INTERNAL' } }, httpStatus: 200 };
+  return {
+    error: { code: -32603, message: `Internal error (reference: ${correlationId})`, data: { code: 'TG_INTERNAL' } },
+    httpStatus: 200,
+  };
 }

@@ -63,14 +63,20 @@ function toJsonSchema(s: z.ZodType | JsonObject, io: 'input' | 'output'): JsonOb
 /** Defines an in-process tool. Schemas are converted and validators compiled here, once. */
 export function defineTool<S extends z.ZodType | JsonObject>(spec: ToolSpec<S>): DefinedTool {
   if (!TOOL_NAME.test(spec.name)) {
-    throw new GatewayError('TG_STARTUP_FAILED', `defineTool: invalid tool name "${spec.name}" (1–128 of A-Z a-z 0-9 _ . -)`);
+    throw new GatewayError(
+      'TG_STARTUP_FAILED',
+      `defineTool: invalid tool name "${spec.name}" (1–128 of A-Z a-z 0-9 _ . -)`,
+    );
   }
   if (typeof spec.handler !== 'function') {
     throw new GatewayError('TG_STARTUP_FAILED', `defineTool(${spec.name}): handler must be a function`);
   }
   const inputSchema = toJsonSchema(spec.input, 'input');
   if (inputSchema['type'] !== 'object') {
-    throw new GatewayError('TG_STARTUP_FAILED', `defineTool(${spec.name}): input must describe an object (type: "object")`);
+    throw new GatewayError(
+      'TG_STARTUP_FAILED',
+      `defineTool(${spec.name}): input must describe an object (type: "object")`,
+    );
   }
   const definition: ToolDefinition = { name: spec.name, description: spec.description, inputSchema };
   if (spec.title !== undefined) definition.title = spec.title;
@@ -83,7 +89,10 @@ export function defineTool<S extends z.ZodType | JsonObject>(spec: ToolSpec<S>):
     parse = (args) => {
       const r = schema.safeParse(args);
       if (r.success) return { ok: true, value: r.data };
-      return { ok: false, problems: r.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(arguments)'}: ${i.message}`) };
+      return {
+        ok: false,
+        problems: r.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(arguments)'}: ${i.message}`),
+      };
     };
   } else {
     ajv ??= new Ajv2020({ allErrors: true, strict: false, loadSchema: undefined });
@@ -91,15 +100,22 @@ export function defineTool<S extends z.ZodType | JsonObject>(spec: ToolSpec<S>):
     try {
       validate = ajv.compile(spec.input);
     } catch (err) {
-      throw new GatewayError('TG_STARTUP_FAILED', `defineTool(${spec.name}): input schema does not compile: ${(err as Error).message}`, {
-        cause: err,
-      });
+      throw new GatewayError(
+        'TG_STARTUP_FAILED',
+        `defineTool(${spec.name}): input schema does not compile: ${(err as Error).message}`,
+        {
+          cause: err,
+        },
+      );
     }
     parse = (args) => {
       if (validate(args)) return { ok: true, value: args };
       return {
         ok: false,
-        problems: (validate.errors ?? []).map((e) => `${e.instancePath ? e.instancePath.slice(1).replace(/\//g, '.') : '(arguments)'}: ${e.message ?? 'invalid'}`),
+        problems: (validate.errors ?? []).map(
+          (e) =>
+            `${e.instancePath ? e.instancePath.slice(1).replace(/\//g, '.') : '(arguments)'}: ${e.message ?? 'invalid'}`,
+        ),
       };
     };
   }

@@ -49,7 +49,10 @@ export function modernEnvelope(version: string, client: ClientIdentity): JsonObj
  * Negotiates the era with a stdio upstream. `auto` probes `server/discover` first (spec 2026-07-28: dual-era
  * clients SHOULD); any failure or silence — never one specific error code — falls back to `initialize`.
  */
-export async function handshake(conn: HandshakeConnection | HandshakeConnection['request'], options: HandshakeOptions): Promise<UpstreamInfo> {
+export async function handshake(
+  conn: HandshakeConnection | HandshakeConnection['request'],
+  options: HandshakeOptions,
+): Promise<UpstreamInfo> {
   const c: HandshakeConnection = typeof conn === 'function' ? { request: conn, notify: () => {} } : conn;
   if (options.era !== 'legacy') {
     const probeSignal =
@@ -58,11 +61,18 @@ export async function handshake(conn: HandshakeConnection | HandshakeConnection[
         : options.signal;
     try {
       const version = MODERN_VERSIONS[0] as string;
-      const result = await c.request('server/discover', { _meta: modernEnvelope(version, options.client) }, probeSignal);
+      const result = await c.request(
+        'server/discover',
+        { _meta: modernEnvelope(version, options.client) },
+        probeSignal,
+      );
       const info = modernInfo(result);
       if (info !== undefined) return info;
       if (options.era === 'modern') {
-        throw new GatewayError('TG_UPSTREAM_PROTOCOL', 'server/discover did not offer a supported modern protocol version');
+        throw new GatewayError(
+          'TG_UPSTREAM_PROTOCOL',
+          'server/discover did not offer a supported modern protocol version',
+        );
       }
     } catch (err) {
       if (options.era === 'modern') throw err;
@@ -81,7 +91,10 @@ export async function handshake(conn: HandshakeConnection | HandshakeConnection[
   );
   const version = result['protocolVersion'];
   if (typeof version !== 'string' || !LEGACY_VERSIONS.includes(version)) {
-    throw new GatewayError('TG_UPSTREAM_PROTOCOL', `initialize answered with unsupported protocol version ${JSON.stringify(version)}`);
+    throw new GatewayError(
+      'TG_UPSTREAM_PROTOCOL',
+      `initialize answered with unsupported protocol version ${JSON.stringify(version)}`,
+    );
   }
   c.notify('notifications/initialized');
   const info: UpstreamInfo = {
@@ -105,7 +118,8 @@ function modernInfo(result: JsonObject): UpstreamInfo | undefined {
     capabilities: isObject(result['capabilities']) ? result['capabilities'] : {},
   };
   const meta = result['_meta'];
-  if (isObject(meta) && isObject(meta['io.modelcontextprotocol/serverInfo'])) info.serverInfo = meta['io.modelcontextprotocol/serverInfo'];
+  if (isObject(meta) && isObject(meta['io.modelcontextprotocol/serverInfo']))
+    info.serverInfo = meta['io.modelcontextprotocol/serverInfo'];
   if (typeof result['instructions'] === 'string') info.instructions = result['instructions'];
   return info;
 }

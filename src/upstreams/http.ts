@@ -1,4 +1,10 @@
-import { Client, ProtocolError, SdkError, SdkHttpError, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import {
+  Client,
+  ProtocolError,
+  SdkError,
+  SdkHttpError,
+  StreamableHTTPClientTransport,
+} from '@modelcontextprotocol/client';
 import type { PriorDiscovery } from '@modelcontextprotocol/client';
 import { z } from 'zod';
 import type { HttpUpstreamConfig } from '../config/schema.js';
@@ -48,7 +54,13 @@ export class HttpUpstream implements Upstream {
   constructor(private readonly options: HttpUpstreamOptions) {
     this.name = options.name;
     this.log = options.logger.child({ upstream: options.name });
-    this.lifecycle = new UpstreamLifecycle(this, options.config.reconnect, this.log, () => this.connect(), options.config.connectTimeoutMs);
+    this.lifecycle = new UpstreamLifecycle(
+      this,
+      options.config.reconnect,
+      this.log,
+      () => this.connect(),
+      options.config.connectTimeoutMs,
+    );
   }
 
   get state(): UpstreamState {
@@ -113,10 +125,18 @@ export class HttpUpstream implements Upstream {
     void client?.close().catch(() => {});
   }
 
-  private async send(method: string, params: JsonObject | undefined, options: UpstreamCallOptions): Promise<JsonObject> {
+  private async send(
+    method: string,
+    params: JsonObject | undefined,
+    options: UpstreamCallOptions,
+  ): Promise<JsonObject> {
     const client = this.client;
     if (client === undefined) throw this.lifecycle.unavailable();
-    const requestOptions: { signal?: AbortSignal; onprogress?: (p: { progress: number; total?: number; message?: string }) => void; timeout: number } = {
+    const requestOptions: {
+      signal?: AbortSignal;
+      onprogress?: (p: { progress: number; total?: number; message?: string }) => void;
+      timeout: number;
+    } = {
       timeout: NO_SDK_TIMEOUT_MS,
     };
     if (options.signal !== undefined) requestOptions.signal = options.signal;
@@ -158,7 +178,11 @@ export class HttpUpstream implements Upstream {
   private async connect(): Promise<void> {
     const cfg = this.options.config;
     const versionNegotiation =
-      cfg.era === 'auto' ? { mode: 'auto' as const } : cfg.era === 'modern' ? { mode: { pin: MODERN_VERSIONS[0] as string } } : undefined;
+      cfg.era === 'auto'
+        ? { mode: 'auto' as const }
+        : cfg.era === 'modern'
+          ? { mode: { pin: MODERN_VERSIONS[0] as string } }
+          : undefined;
     const client = new Client(
       { name: this.options.client.name, version: this.options.client.version },
       versionNegotiation === undefined
@@ -175,14 +199,22 @@ export class HttpUpstream implements Upstream {
       }
     };
     this.installHandlers(client);
-    const fresh = this.verdict !== undefined && Date.now() - this.verdict.at < VERDICT_TTL_MS ? this.verdict.prior : undefined;
-    const connectOptions = { signal: AbortSignal.timeout(cfg.connectTimeoutMs), ...(fresh === undefined ? {} : { prior: fresh }) };
+    const fresh =
+      this.verdict !== undefined && Date.now() - this.verdict.at < VERDICT_TTL_MS ? this.verdict.prior : undefined;
+    const connectOptions = {
+      signal: AbortSignal.timeout(cfg.connectTimeoutMs),
+      ...(fresh === undefined ? {} : { prior: fresh }),
+    };
     try {
       await client.connect(transport, connectOptions as never);
     } catch (err) {
       await client.close().catch(() => {});
       if (fresh?.kind === 'modern') this.verdict = undefined; // a stale modern verdict fails loudly: re-probe next time
-      throw new GatewayError('TG_UPSTREAM_UNAVAILABLE', `cannot connect to upstream ${this.name} at ${cfg.url}: ${describe(err)}`, { cause: err });
+      throw new GatewayError(
+        'TG_UPSTREAM_UNAVAILABLE',
+        `cannot connect to upstream ${this.name} at ${cfg.url}: ${describe(err)}`,
+        { cause: err },
+      );
     }
     const era = client.getProtocolEra() === 'modern' ? 'modern' : 'legacy';
     const discover = client.getDiscoverResult();
@@ -206,12 +238,20 @@ export class HttpUpstream implements Upstream {
   }
 
   private installHandlers(client: Client): void {
-    const relay = (method: string) => async (request: { params?: unknown }, ctx: { mcpReq: { id: string | number; signal: AbortSignal } }) => {
-      const req = { jsonrpc: '2.0' as const, id: ctx.mcpReq.id, method, params: (request.params ?? {}) as JsonObject };
-      return (await this.router.request(req, ctx.mcpReq.signal, this.name)) as never;
-    };
+    const relay =
+      (method: string) =>
+      async (request: { params?: unknown }, ctx: { mcpReq: { id: string | number; signal: AbortSignal } }) => {
+        const req = {
+          jsonrpc: '2.0' as const,
+          id: ctx.mcpReq.id,
+          method,
+          params: (request.params ?? {}) as JsonObject,
+        };
+        return (await this.router.request(req, ctx.mcpReq.signal, this.name)) as never;
+      };
     const caps = this.options.client.capabilities;
-    if (caps['sampling'] !== undefined) client.setRequestHandler('sampling/createMessage', relay('sampling/createMessage'));
+    if (caps['sampling'] !== undefined)
+      client.setRequestHandler('sampling/createMessage', relay('sampling/createMessage'));
     if (caps['elicitation'] !== undefined) client.setRequestHandler('elicitation/create', relay('elicitation/create'));
     client.fallbackNotificationHandler = async (n) => {
       const params = isObject(n.params) ? n.params : undefined;
@@ -225,7 +265,8 @@ export class HttpUpstream implements Upstream {
 
   /** Modern upstreams send list_changed only on a subscriptions/listen stream. */
   private async listen(client: Client, capabilities: JsonObject): Promise<void> {
-    const wants = (cap: string): boolean => isObject(capabilities[cap]) && (capabilities[cap] as JsonObject)['listChanged'] === true;
+    const wants = (cap: string): boolean =>
+      isObject(capabilities[cap]) && (capabilities[cap] as JsonObject)['listChanged'] === true;
     const filter: Record<string, boolean> = {};
     if (wants('tools')) filter['toolsListChanged'] = true;
     if (wants('prompts')) filter['promptsListChanged'] = true;
@@ -253,7 +294,11 @@ export class HttpUpstream implements Upstream {
       );
     }
     if (err instanceof SdkError) {
-      return new GatewayError('TG_UPSTREAM_TRANSPORT', `The connection to upstream "${this.name}" failed: ${err.message}`, { cause: err });
+      return new GatewayError(
+        'TG_UPSTREAM_TRANSPORT',
+        `The connection to upstream "${this.name}" failed: ${err.message}`,
+        { cause: err },
+      );
     }
     if (err instanceof TypeError) {
       // fetch() failures (ECONNREFUSED, reset) surface as TypeError: the connection is gone.
@@ -262,7 +307,11 @@ export class HttpUpstream implements Upstream {
         this._info = undefined;
         this.lifecycle.failed(describe(err));
       }
-      return new GatewayError('TG_UPSTREAM_TRANSPORT', `The connection to upstream "${this.name}" failed: ${describe(err)}`, { cause: err });
+      return new GatewayError(
+        'TG_UPSTREAM_TRANSPORT',
+        `The connection to upstream "${this.name}" failed: ${describe(err)}`,
+        { cause: err },
+      );
     }
     return err;
   }

@@ -2,7 +2,14 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { GatewayError } from '../errors.js';
 import { ANONYMOUS } from '../types.js';
-import type { JsonObject, Upstream, UpstreamCallOptions, UpstreamInfo, UpstreamListener, UpstreamState } from '../types.js';
+import type {
+  JsonObject,
+  Upstream,
+  UpstreamCallOptions,
+  UpstreamInfo,
+  UpstreamListener,
+  UpstreamState,
+} from '../types.js';
 import { isDefinedTool, toToolResult, type DefinedTool, type ToolContext } from './define-tool.js';
 
 /** Options of a `LocalUpstream`. */
@@ -57,7 +64,10 @@ export class LocalUpstream implements Upstream {
     for (const t of tools) {
       if (map.has(t.definition.name)) {
         this.setState('down', 'duplicate tool name');
-        throw new GatewayError('TG_STARTUP_FAILED', `upstream ${this.name}: two tools are named "${t.definition.name}"`);
+        throw new GatewayError(
+          'TG_STARTUP_FAILED',
+          `upstream ${this.name}: two tools are named "${t.definition.name}"`,
+        );
       }
       map.set(t.definition.name, t);
     }
@@ -101,7 +111,9 @@ export class LocalUpstream implements Upstream {
     const parsed = tool.parse(args);
     if (!parsed.ok) {
       return {
-        content: [{ type: 'text', text: `Invalid arguments for ${tool.definition.name}:\n- ${parsed.problems.join('\n- ')}` }],
+        content: [
+          { type: 'text', text: `Invalid arguments for ${tool.definition.name}:\n- ${parsed.problems.join('\n- ')}` },
+        ],
         isError: true,
       };
     }
@@ -134,21 +146,32 @@ export class LocalUpstream implements Upstream {
 
   private async loadModule(): Promise<readonly DefinedTool[]> {
     const spec = this.options.module;
-    if (spec === undefined) throw new GatewayError('TG_STARTUP_FAILED', `upstream ${this.name}: no tools and no module given`);
+    if (spec === undefined)
+      throw new GatewayError('TG_STARTUP_FAILED', `upstream ${this.name}: no tools and no module given`);
     const file = resolve(this.options.dir ?? process.cwd(), spec);
     let mod: Record<string, unknown>;
     try {
       mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
     } catch (err) {
-      throw new GatewayError('TG_STARTUP_FAILED', `upstream ${this.name}: cannot load module ${file}: ${(err as Error).message}`, { cause: err });
+      throw new GatewayError(
+        'TG_STARTUP_FAILED',
+        `upstream ${this.name}: cannot load module ${file}: ${(err as Error).message}`,
+        { cause: err },
+      );
     }
     const exported = mod['tools'] ?? mod['default'];
     if (!Array.isArray(exported)) {
-      throw new GatewayError('TG_STARTUP_FAILED', `upstream ${this.name}: module ${file} must export an array of defineTool() values as default or "tools"`);
+      throw new GatewayError(
+        'TG_STARTUP_FAILED',
+        `upstream ${this.name}: module ${file} must export an array of defineTool() values as default or "tools"`,
+      );
     }
     exported.forEach((t, i) => {
       if (!isDefinedTool(t)) {
-        throw new GatewayError('TG_STARTUP_FAILED', `upstream ${this.name}: export [${i}] of ${file} was not made by defineTool()`);
+        throw new GatewayError(
+          'TG_STARTUP_FAILED',
+          `upstream ${this.name}: export [${i}] of ${file} was not made by defineTool()`,
+        );
       }
     });
     return exported as DefinedTool[];

@@ -13,7 +13,18 @@ import { handshake, modernEnvelope, type ClientIdentity } from './handshake.js';
 import { CallRouter } from './call-router.js';
 
 /** Environment variables a stdio child inherits by default (the rest must be configured). */
-export const DEFAULT_INHERITED_ENV = ['HOME', 'LOGNAME', 'PATH', 'SHELL', 'TERM', 'USER', 'LANG', 'TMPDIR', 'TZ', 'NODE_EXTRA_CA_CERTS'];
+export const DEFAULT_INHERITED_ENV = [
+  'HOME',
+  'LOGNAME',
+  'PATH',
+  'SHELL',
+  'TERM',
+  'USER',
+  'LANG',
+  'TMPDIR',
+  'TZ',
+  'NODE_EXTRA_CA_CERTS',
+];
 
 const STDERR_LINE_MAX = 4096;
 
@@ -82,7 +93,13 @@ export class StdioUpstream implements Upstream {
     this.name = options.name;
     this.log = options.logger.child({ upstream: options.name });
     if (options.config.era !== 'auto') this.eraVerdict = options.config.era;
-    this.lifecycle = new UpstreamLifecycle(this, options.config.restart, this.log, () => this.spawnAndHandshake(), options.config.startupTimeoutMs);
+    this.lifecycle = new UpstreamLifecycle(
+      this,
+      options.config.restart,
+      this.log,
+      () => this.spawnAndHandshake(),
+      options.config.startupTimeoutMs,
+    );
   }
 
   get state(): UpstreamState {
@@ -114,7 +131,13 @@ export class StdioUpstream implements Upstream {
     if (child === undefined || info === undefined) throw this.lifecycle.unavailable();
     const outParams =
       info.era === 'modern'
-        ? { ...(params ?? {}), _meta: { ...((params?.['_meta'] as JsonObject | undefined) ?? {}), ...modernEnvelope(info.protocolVersion, this.options.client) } }
+        ? {
+            ...(params ?? {}),
+            _meta: {
+              ...((params?.['_meta'] as JsonObject | undefined) ?? {}),
+              ...modernEnvelope(info.protocolVersion, this.options.client),
+            },
+          }
         : params;
     const release = this.router.enter(options);
     try {
@@ -181,7 +204,10 @@ export class StdioUpstream implements Upstream {
     if (proc.stdout) readLines(proc.stdout, (line) => peer.receiveLine(line));
     if (proc.stderr) {
       readLines(proc.stderr, (line) => {
-        this.log.info({ stream: 'stderr' }, line.length > STDERR_LINE_MAX ? line.slice(0, STDERR_LINE_MAX) + '…' : line);
+        this.log.info(
+          { stream: 'stderr' },
+          line.length > STDERR_LINE_MAX ? line.slice(0, STDERR_LINE_MAX) + '…' : line,
+        );
       });
     }
     const onGone = (code: number | null, signal: NodeJS.Signals | null, error?: Error): void => {
@@ -218,7 +244,11 @@ export class StdioUpstream implements Upstream {
             request: (method, params, signal) => child.peer.request(method, params, { signal }),
             notify: (method, params) => child.peer.notify(method, params),
           },
-          { era: this.eraVerdict ?? 'auto', client: this.options.client, signal: AbortSignal.timeout(cfg.startupTimeoutMs) },
+          {
+            era: this.eraVerdict ?? 'auto',
+            client: this.options.client,
+            signal: AbortSignal.timeout(cfg.startupTimeoutMs),
+          },
         ),
         exitedEarly,
       ]);
@@ -227,14 +257,23 @@ export class StdioUpstream implements Upstream {
       }
       this.eraVerdict = info.era;
       this._info = info;
-      this.log.info({ era: info.era, protocolVersion: info.protocolVersion, serverInfo: info.serverInfo }, 'upstream up');
+      this.log.info(
+        { era: info.era, protocolVersion: info.protocolVersion, serverInfo: info.serverInfo },
+        'upstream up',
+      );
     } catch (err) {
       if (!child.hasExited && child.process.pid !== undefined) killGroup(child.process.pid, 'SIGKILL');
       if (err instanceof RemoteError) {
-        throw new GatewayError('TG_UPSTREAM_PROTOCOL', `upstream ${this.name} refused the handshake: ${err.message}`, { cause: err });
+        throw new GatewayError('TG_UPSTREAM_PROTOCOL', `upstream ${this.name} refused the handshake: ${err.message}`, {
+          cause: err,
+        });
       }
       if (isGatewayError(err)) throw err;
-      throw new GatewayError('TG_UPSTREAM_UNAVAILABLE', `upstream ${this.name} failed to start: ${(err as Error).message}`, { cause: err });
+      throw new GatewayError(
+        'TG_UPSTREAM_UNAVAILABLE',
+        `upstream ${this.name} failed to start: ${(err as Error).message}`,
+        { cause: err },
+      );
     }
   }
 

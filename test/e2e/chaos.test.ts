@@ -42,7 +42,8 @@ async function client(g: TestGateway): Promise<Client> {
 
 const text = (r: unknown): string => ((r as { content: { text?: string }[] }).content[0]?.text ?? '') as string;
 const errorCode = (r: unknown): string | undefined =>
-  ((r as { _meta?: Record<string, { code?: string }> })._meta?.['toolgate/error'] as { code?: string } | undefined)?.code;
+  ((r as { _meta?: Record<string, { code?: string }> })._meta?.['toolgate/error'] as { code?: string } | undefined)
+    ?.code;
 
 describe('upstream chaos', () => {
   it('fails a call in flight when the child is killed -9, restarts it, and serves the next call', async () => {
@@ -89,7 +90,11 @@ describe('upstream chaos', () => {
 
   it('marks an upstream that exits at start down after bounded retries, without breaking the others', async () => {
     const g = await gateway(
-      stdio('dead', 'exit-at-start', '    restart: { maxAttempts: 2, initialDelayMs: 20, maxDelayMs: 40, recoverAfterMs: 0 }') + stdio('ok', 'normal'),
+      stdio(
+        'dead',
+        'exit-at-start',
+        '    restart: { maxAttempts: 2, initialDelayMs: 20, maxDelayMs: 40, recoverAfterMs: 0 }',
+      ) + stdio('ok', 'normal'),
     );
     const dead = g.gateway.upstreams.get('dead') as StdioUpstream;
     await waitFor(() => dead.state === 'down', 10_000, 'upstream marked down');

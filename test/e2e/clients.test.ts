@@ -1,7 +1,11 @@
 import { Client as V2Client, StreamableHTTPClientTransport as V2Transport } from '@modelcontextprotocol/client';
 import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as V1Transport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { CreateMessageRequestSchema, LoggingMessageNotificationSchema, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import {
+  CreateMessageRequestSchema,
+  LoggingMessageNotificationSchema,
+  ToolListChangedNotificationSchema,
+} from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { EVERYTHING_SERVER, TEST_SERVER } from '../helpers/paths.js';
@@ -45,7 +49,11 @@ afterAll(async () => {
 interface EraClient {
   era: string;
   listToolNames(): Promise<string[]>;
-  call(name: string, args: Record<string, unknown>, opts?: { onprogress?: () => void; signal?: AbortSignal }): Promise<{ content: { type: string; text?: string }[]; isError?: boolean; structuredContent?: unknown }>;
+  call(
+    name: string,
+    args: Record<string, unknown>,
+    opts?: { onprogress?: () => void; signal?: AbortSignal },
+  ): Promise<{ content: { type: string; text?: string }[]; isError?: boolean; structuredContent?: unknown }>;
   raw: V1Client | V2Client;
   close(): Promise<void>;
 }
@@ -79,10 +87,13 @@ async function modernClient(): Promise<EraClient> {
     raw: client,
     listToolNames: async () => (await client.listTools()).tools.map((t) => t.name),
     call: async (name, args, opts = {}) =>
-      (await client.callTool({ name, arguments: args }, {
-        ...(opts.onprogress ? { onprogress: opts.onprogress } : {}),
-        ...(opts.signal ? { signal: opts.signal } : {}),
-      })) as never,
+      (await client.callTool(
+        { name, arguments: args },
+        {
+          ...(opts.onprogress ? { onprogress: opts.onprogress } : {}),
+          ...(opts.signal ? { signal: opts.signal } : {}),
+        },
+      )) as never,
     close: () => client.close(),
   };
 }
@@ -137,7 +148,11 @@ describe.each([
     await new Promise((r) => setTimeout(r, 200));
     ac.abort();
     await expect(pending).rejects.toBeDefined();
-    await waitFor(async () => Number((await c.call('t__cancellations', {})).content[0]?.text) > before, 5000, 'upstream cancellation');
+    await waitFor(
+      async () => Number((await c.call('t__cancellations', {})).content[0]?.text) > before,
+      5000,
+      'upstream cancellation',
+    );
   });
 
   it('aggregates prompts and resources', async () => {

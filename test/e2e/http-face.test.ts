@@ -28,7 +28,11 @@ interface Reply {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   body: string;
-  json: () => { id?: unknown; result?: Record<string, unknown>; error?: { code: number; message: string; data?: Record<string, unknown> } };
+  json: () => {
+    id?: unknown;
+    result?: Record<string, unknown>;
+    error?: { code: number; message: string; data?: Record<string, unknown> };
+  };
 }
 
 /** Raw HTTP so the test controls every header (fetch would add or forbid some, e.g. Host). */
@@ -37,12 +41,20 @@ function send(method: string, headers: Record<string, string>, body?: unknown): 
   const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: url.hostname, port: url.port, path: url.pathname, method, headers: { ...(payload ? { 'content-type': 'application/json' } : {}), ...headers } },
+      {
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname,
+        method,
+        headers: { ...(payload ? { 'content-type': 'application/json' } : {}), ...headers },
+      },
       (res) => {
         let text = '';
         res.setEncoding('utf8');
         res.on('data', (d: string) => (text += d));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text, json: () => JSON.parse(text) }));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text, json: () => JSON.parse(text) }),
+        );
       },
     );
     req.on('error', reject);
@@ -51,17 +63,37 @@ function send(method: string, headers: Record<string, string>, body?: unknown): 
   });
 }
 
-function modern(method: string, params: Record<string, unknown> = {}, headers: Record<string, string> = {}, id: number | null = 1): Promise<Reply> {
+function modern(
+  method: string,
+  params: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
+  id: number | null = 1,
+): Promise<Reply> {
   const name = method === 'tools/call' ? (params['name'] as string) : undefined;
   return send(
     'POST',
-    { accept: ACCEPT, 'mcp-protocol-version': MODERN, 'mcp-method': method, ...(name ? { 'mcp-name': name } : {}), ...headers },
+    {
+      accept: ACCEPT,
+      'mcp-protocol-version': MODERN,
+      'mcp-method': method,
+      ...(name ? { 'mcp-name': name } : {}),
+      ...headers,
+    },
     { jsonrpc: '2.0', ...(id === null ? {} : { id }), method, params: { _meta: META, ...params } },
   );
 }
 
 async function initialize(): Promise<string> {
-  const r = await send('POST', { accept: ACCEPT }, { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } } });
+  const r = await send(
+    'POST',
+    { accept: ACCEPT },
+    {
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } },
+    },
+  );
   expect(r.status).toBe(200);
   return r.headers['mcp-session-id'] as string;
 }
@@ -74,7 +106,9 @@ describe('HTTP face: modern era (2026-07-28)', () => {
     expect(result['supportedVersions']).toEqual([MODERN]);
     expect(result['resultType']).toBe('complete');
     expect(result['cacheScope']).toBe('private');
-    expect((result['_meta'] as Record<string, unknown>)['io.modelcontextprotocol/serverInfo']).toMatchObject({ name: 'toolgate' });
+    expect((result['_meta'] as Record<string, unknown>)['io.modelcontextprotocol/serverInfo']).toMatchObject({
+      name: 'toolgate',
+    });
   });
 
   it('calls a tool statelessly, no session header minted', async () => {
@@ -85,22 +119,38 @@ describe('HTTP face: modern era (2026-07-28)', () => {
   });
 
   it('rejects an Mcp-Name header that disagrees with the body (tool resolved from the body, never the header)', async () => {
-    const r = await modern('tools/call', { name: 'demo__echo', arguments: { message: 'x' } }, { 'mcp-name': 'demo__add' });
+    const r = await modern(
+      'tools/call',
+      { name: 'demo__echo', arguments: { message: 'x' } },
+      { 'mcp-name': 'demo__add' },
+    );
     expect(r.status).toBe(400);
     expect(r.json().error).toMatchObject({ code: -32020 });
   });
 
   it('decodes base64 sentinel header values before comparing', async () => {
     const name = 'demo__echo';
-    const r = await modern('tools/call', { name, arguments: { message: 'b64' } }, { 'mcp-name': `=?base64?${Buffer.from(name).toString('base64')}?=` });
+    const r = await modern(
+      'tools/call',
+      { name, arguments: { message: 'b64' } },
+      { 'mcp-name': `=?base64?${Buffer.from(name).toString('base64')}?=` },
+    );
     expect(r.status).toBe(200);
   });
 
   it('rejects a missing Mcp-Method header and a version header that disagrees with _meta', async () => {
-    const noMethod = await send('POST', { accept: ACCEPT, 'mcp-protocol-version': MODERN }, { jsonrpc: '2.0', id: 1, method: 'tools/list', params: { _meta: META } });
+    const noMethod = await send(
+      'POST',
+      { accept: ACCEPT, 'mcp-protocol-version': MODERN },
+      { jsonrpc: '2.0', id: 1, method: 'tools/list', params: { _meta: META } },
+    );
     expect(noMethod.status).toBe(400);
     expect(noMethod.json().error?.code).toBe(-32020);
-    const mismatch = await send('POST', { accept: ACCEPT, 'mcp-protocol-version': '2025-11-25', 'mcp-method': 'tools/list' }, { jsonrpc: '2.0', id: 1, method: 'tools/list', params: { _meta: META } });
+    const mismatch = await send(
+      'POST',
+      { accept: ACCEPT, 'mcp-protocol-version': '2025-11-25', 'mcp-method': 'tools/list' },
+      { jsonrpc: '2.0', id: 1, method: 'tools/list', params: { _meta: META } },
+    );
     expect(mismatch.status).toBe(400);
     expect(mismatch.json().error?.code).toBe(-32020);
   });
@@ -109,17 +159,30 @@ describe('HTTP face: modern era (2026-07-28)', () => {
     const r = await send(
       'POST',
       { accept: ACCEPT, 'mcp-protocol-version': '2099-01-01', 'mcp-method': 'tools/list' },
-      { jsonrpc: '2.0', id: 7, method: 'tools/list', params: { _meta: { ...META, 'io.modelcontextprotocol/protocolVersion': '2099-01-01' } } },
+      {
+        jsonrpc: '2.0',
+        id: 7,
+        method: 'tools/list',
+        params: { _meta: { ...META, 'io.modelcontextprotocol/protocolVersion': '2099-01-01' } },
+      },
     );
     expect(r.status).toBe(400);
-    expect(r.json()).toMatchObject({ id: 7, error: { code: -32022, data: { supported: [MODERN], requested: '2099-01-01' } } });
+    expect(r.json()).toMatchObject({
+      id: 7,
+      error: { code: -32022, data: { supported: [MODERN], requested: '2099-01-01' } },
+    });
   });
 
   it('rejects a request without client capabilities in _meta with -32602', async () => {
     const r = await send(
       'POST',
       { accept: ACCEPT, 'mcp-protocol-version': MODERN, 'mcp-method': 'tools/list' },
-      { jsonrpc: '2.0', id: 1, method: 'tools/list', params: { _meta: { 'io.modelcontextprotocol/protocolVersion': MODERN } } },
+      {
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'tools/list',
+        params: { _meta: { 'io.modelcontextprotocol/protocolVersion': MODERN } },
+      },
     );
     expect(r.status).toBe(400);
     expect(r.json().error?.code).toBe(-32602);
@@ -139,11 +202,24 @@ describe('HTTP face: modern era (2026-07-28)', () => {
   });
 
   it('streams progress as SSE only when the client asked for it', async () => {
-    const r = await modern('tools/call', { name: 'demo__count_slowly', arguments: { n: 2, delayMs: 10 }, _meta: { ...META, progressToken: 'p1' } });
+    const r = await modern('tools/call', {
+      name: 'demo__count_slowly',
+      arguments: { n: 2, delayMs: 10 },
+      _meta: { ...META, progressToken: 'p1' },
+    });
     expect(r.headers['content-type']).toContain('text/event-stream');
     const events = r.body.split('\n\n').filter((e) => e.startsWith('event: message'));
-    const messages = events.map((e) => JSON.parse(e.slice(e.indexOf('data: ') + 6)) as { method?: string; params?: { progressToken?: string }; result?: unknown });
-    expect(messages.filter((m) => m.method === 'notifications/progress').every((m) => m.params?.progressToken === 'p1')).toBe(true);
+    const messages = events.map(
+      (e) =>
+        JSON.parse(e.slice(e.indexOf('data: ') + 6)) as {
+          method?: string;
+          params?: { progressToken?: string };
+          result?: unknown;
+        },
+    );
+    expect(
+      messages.filter((m) => m.method === 'notifications/progress').every((m) => m.params?.progressToken === 'p1'),
+    ).toBe(true);
     expect(messages.at(-1)?.result).toMatchObject({ content: [{ text: 'Counted to 2.' }] });
   });
 
@@ -157,7 +233,11 @@ describe('HTTP face: legacy era (≤2025-11-25)', () => {
   it('requires a session after initialize and rejects unknown sessions with 404', async () => {
     const noSession = await send('POST', { accept: ACCEPT }, { jsonrpc: '2.0', id: 2, method: 'tools/list' });
     expect(noSession.status).toBe(400);
-    const unknown = await send('POST', { accept: ACCEPT, 'mcp-session-id': 'nope' }, { jsonrpc: '2.0', id: 2, method: 'tools/list' });
+    const unknown = await send(
+      'POST',
+      { accept: ACCEPT, 'mcp-session-id': 'nope' },
+      { jsonrpc: '2.0', id: 2, method: 'tools/list' },
+    );
     expect(unknown.status).toBe(404);
   });
 
@@ -175,7 +255,11 @@ describe('HTTP face: legacy era (≤2025-11-25)', () => {
 
   it('rejects an unsupported MCP-Protocol-Version on a session', async () => {
     const sid = await initialize();
-    const r = await send('POST', { accept: ACCEPT, 'mcp-session-id': sid, 'mcp-protocol-version': '1999-01-01' }, { jsonrpc: '2.0', id: 2, method: 'tools/list' });
+    const r = await send(
+      'POST',
+      { accept: ACCEPT, 'mcp-session-id': sid, 'mcp-protocol-version': '1999-01-01' },
+      { jsonrpc: '2.0', id: 2, method: 'tools/list' },
+    );
     expect(r.status).toBe(400);
     await send('DELETE', { 'mcp-session-id': sid });
   });
@@ -184,7 +268,11 @@ describe('HTTP face: legacy era (≤2025-11-25)', () => {
     const ids: string[] = [];
     let full: Reply | undefined;
     for (let i = 0; i < 5 && full === undefined; i++) {
-      const r = await send('POST', { accept: ACCEPT }, { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {} } });
+      const r = await send(
+        'POST',
+        { accept: ACCEPT },
+        { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {} } },
+      );
       if (r.status === 503) full = r;
       else ids.push(r.headers['mcp-session-id'] as string);
     }

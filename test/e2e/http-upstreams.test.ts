@@ -13,7 +13,9 @@ let gw: TestGateway;
 let client: Client;
 
 beforeAll(async () => {
-  const child = spawn(process.execPath, [`${ROOT}test/fixtures/servers/sdk-v2-http.mjs`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [`${ROOT}test/fixtures/servers/sdk-v2-http.mjs`], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const port = await new Promise<string>((resolve, reject) => {
     child.stdout?.on('data', (d: Buffer) => {
       const m = /listening on (\d+)/.exec(d.toString());
@@ -67,9 +69,14 @@ describe('http upstreams', () => {
   it('re-initializes an expired legacy upstream session transparently', async () => {
     const up = gw.gateway.upstreams.get('legacy') as HttpUpstream;
     const before = up.sessionId as string;
-    const del = await fetch(everything.url, { method: 'DELETE', headers: { 'mcp-session-id': before, 'mcp-protocol-version': '2025-11-25' } });
+    const del = await fetch(everything.url, {
+      method: 'DELETE',
+      headers: { 'mcp-session-id': before, 'mcp-protocol-version': '2025-11-25' },
+    });
     expect(del.status).toBe(200);
-    expect(text(await client.callTool({ name: 'legacy__echo', arguments: { message: 'after expiry' } }))).toBe('Echo: after expiry');
+    expect(text(await client.callTool({ name: 'legacy__echo', arguments: { message: 'after expiry' } }))).toBe(
+      'Echo: after expiry',
+    );
     expect(up.sessionId).not.toBe(before);
   });
 });

@@ -36,7 +36,9 @@ upstreams:
     args: [${TEST_SERVER}]
 ${extra}`,
   );
-  const proc = spawn(process.execPath, [TOOLGATE_BIN, 'serve', '--config', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const proc = spawn(process.execPath, [TOOLGATE_BIN, 'serve', '--config', file], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let err = '';
   proc.stderr?.setEncoding('utf8');
   proc.stderr?.on('data', (d: string) => (err += d));
@@ -56,7 +58,9 @@ describe('graceful shutdown', () => {
   it('lets in-flight calls finish on SIGTERM, then exits 0 leaving no child process', async () => {
     const s = await serve('');
     const c = await client(s.url);
-    const calls = Array.from({ length: 5 }, (_, i) => c.callTool({ name: 'demo__count_slowly', arguments: { n: 4, delayMs: 150 + i } }));
+    const calls = Array.from({ length: 5 }, (_, i) =>
+      c.callTool({ name: 'demo__count_slowly', arguments: { n: 4, delayMs: 150 + i } }),
+    );
     const remote = c.callTool({ name: 't__sleep', arguments: { ms: 500 } });
     await new Promise((r) => setTimeout(r, 150));
     s.proc.kill('SIGTERM');

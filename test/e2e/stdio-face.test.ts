@@ -37,7 +37,11 @@ afterAll(async () => {
   await waitFor(() => descendants(process.pid).length === 0, 8000, 'no child processes left');
 });
 
-const serverParams = () => ({ command: process.execPath, args: [TOOLGATE_BIN, 'serve', '--stdio', '--config', configFile], stderr: 'ignore' as const });
+const serverParams = () => ({
+  command: process.execPath,
+  args: [TOOLGATE_BIN, 'serve', '--stdio', '--config', configFile],
+  stderr: 'ignore' as const,
+});
 
 describe('stdio face', () => {
   it('serves a modern SDK v2 client (server/discover probe succeeds)', async () => {
@@ -57,7 +61,9 @@ describe('stdio face', () => {
     await client.connect(new V1Stdio(serverParams()));
     expect(client.getServerVersion()?.name).toBe('toolgate');
     let progress = 0;
-    const r = await client.callTool({ name: 'demo__count_slowly', arguments: { n: 3, delayMs: 10 } }, undefined, { onprogress: () => progress++ });
+    const r = await client.callTool({ name: 'demo__count_slowly', arguments: { n: 3, delayMs: 10 } }, undefined, {
+      onprogress: () => progress++,
+    });
     expect((r.content as { text: string }[])[0]?.text).toBe('Counted to 3.');
     expect(progress).toBeGreaterThanOrEqual(1);
     await client.close();
@@ -92,15 +98,24 @@ class RawStdio {
 
   async response(id: unknown): Promise<Record<string, unknown>> {
     let found: Record<string, unknown> | undefined;
-    await waitFor(() => {
-      found = this.lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((m) => m['id'] === id && ('result' in m || 'error' in m));
-      return found !== undefined;
-    }, 15_000, `response ${String(id)}`);
+    await waitFor(
+      () => {
+        found = this.lines
+          .map((l) => JSON.parse(l) as Record<string, unknown>)
+          .find((m) => m['id'] === id && ('result' in m || 'error' in m));
+        return found !== undefined;
+      },
+      15_000,
+      `response ${String(id)}`,
+    );
     return found as Record<string, unknown>;
   }
 }
 
-const META = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {} };
+const META = {
+  'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+  'io.modelcontextprotocol/clientCapabilities': {},
+};
 
 describe('stdio face on the wire', () => {
   it('writes only JSON-RPC to stdout, answers garbage with -32700, and checks the version on every request', async () => {
@@ -108,12 +123,25 @@ describe('stdio face on the wire', () => {
     raw.send({ jsonrpc: '2.0', id: 1, method: 'server/discover', params: { _meta: META } });
     expect((await raw.response(1))['result']).toMatchObject({ supportedVersions: ['2026-07-28'] });
     // server-everything logs to stderr while it runs; none of that may reach stdout
-    raw.send({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { _meta: META, name: 'ev__echo', arguments: { message: 'a' } } });
+    raw.send({
+      jsonrpc: '2.0',
+      id: 2,
+      method: 'tools/call',
+      params: { _meta: META, name: 'ev__echo', arguments: { message: 'a' } },
+    });
     expect((await raw.response(2))['result']).toMatchObject({ content: [{ text: 'Echo: a' }] });
     raw.send('this is not json');
     await waitFor(() => raw.lines.some((l) => l.includes('-32700')), 5000, 'parse error');
-    expect(JSON.parse(raw.lines.find((l) => l.includes('-32700')) as string)).toMatchObject({ id: null, error: { code: -32700 } });
-    raw.send({ jsonrpc: '2.0', id: 3, method: 'tools/list', params: { _meta: { ...META, 'io.modelcontextprotocol/protocolVersion': '1900-01-01' } } });
+    expect(JSON.parse(raw.lines.find((l) => l.includes('-32700')) as string)).toMatchObject({
+      id: null,
+      error: { code: -32700 },
+    });
+    raw.send({
+      jsonrpc: '2.0',
+      id: 3,
+      method: 'tools/list',
+      params: { _meta: { ...META, 'io.modelcontextprotocol/protocolVersion': '1900-01-01' } },
+    });
     expect((await raw.response(3))['error']).toMatchObject({ code: -32022 });
     raw.send({ jsonrpc: '2.0', id: 4, method: 'tools/call', params: { _meta: META, name: 'nope', arguments: {} } });
     expect((await raw.response(4))['error']).toMatchObject({ code: -32602 });
@@ -128,7 +156,12 @@ describe('stdio face on the wire', () => {
 
   it('does not answer a request the client cancelled, and tells the upstream', async () => {
     const raw = new RawStdio();
-    raw.send({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } });
+    raw.send({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+    });
     await raw.response(1);
     raw.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
     raw.send({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 't__sleep', arguments: { ms: 20_000 } } });

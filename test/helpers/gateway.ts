@@ -11,7 +11,10 @@ export interface TestGateway {
 }
 
 /** Starts a gateway for a test. Logs are silent unless TOOLGATE_TEST_LOG is set (e.g. `debug`). */
-export async function startGateway(yaml: string, options: Partial<Omit<GatewayOptions, 'config'>> = {}): Promise<TestGateway> {
+export async function startGateway(
+  yaml: string,
+  options: Partial<Omit<GatewayOptions, 'config'>> = {},
+): Promise<TestGateway> {
   const loaded = parseConfig(yaml, { dir: ROOT });
   loaded.config.listen.port = 0;
   const level = (process.env['TOOLGATE_TEST_LOG'] ?? 'silent') as 'silent';

@@ -40,7 +40,11 @@ export function groupAlive(pgid: number): boolean {
 }
 
 /** Polls `predicate` every 25 ms until it holds or `timeoutMs` passes (bounded wait for asynchronous effects). */
-export async function waitFor(predicate: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+export async function waitFor(
+  predicate: () => boolean | Promise<boolean>,
+  timeoutMs = 10_000,
+  what = 'condition',
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await predicate()) return;

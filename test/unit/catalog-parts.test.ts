@@ -32,9 +32,16 @@ tools:
   'web__delete': { enabled: false }
 `);
     const r = new SettingsResolver(config);
-    expect(r.resolve('files', 'files__read')).toMatchObject({ settings: { timeoutMs: 4000 }, sources: { timeoutMs: 'tools."files__read".timeoutMs' }, enabled: true });
+    expect(r.resolve('files', 'files__read')).toMatchObject({
+      settings: { timeoutMs: 4000 },
+      sources: { timeoutMs: 'tools."files__read".timeoutMs' },
+      enabled: true,
+    });
     expect(r.resolve('files', 'files__write').settings.timeoutMs).toBe(3000);
-    expect(r.resolve('web', 'web__get')).toMatchObject({ settings: { timeoutMs: 1000 }, sources: { timeoutMs: 'defaults.timeoutMs' } });
+    expect(r.resolve('web', 'web__get')).toMatchObject({
+      settings: { timeoutMs: 1000 },
+      sources: { timeoutMs: 'defaults.timeoutMs' },
+    });
     expect(r.resolve('web', 'web__delete').enabled).toBe(false);
   });
 });
@@ -61,7 +68,9 @@ describe('pagination', () => {
   });
 
   it('rejects a forged cursor with TG_INVALID_CURSOR', () => {
-    expect(() => paginate(items, (x) => x, 'garbage!', 2)).toThrow(expect.objectContaining({ code: 'TG_INVALID_CURSOR' }));
+    expect(() => paginate(items, (x) => x, 'garbage!', 2)).toThrow(
+      expect.objectContaining({ code: 'TG_INVALID_CURSOR' }),
+    );
   });
 });
 

@@ -31,7 +31,11 @@ describe('JsonRpcPeer', () => {
     const ac = new AbortController();
     const p = peer.request('slow', {}, { signal: ac.signal, onProgress: (u) => updates.push(u.progress) });
     const req = sent[0] as { id: number; params: { _meta: { progressToken: string } } };
-    peer.receive({ jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: req.params._meta.progressToken, progress: 1 } });
+    peer.receive({
+      jsonrpc: '2.0',
+      method: 'notifications/progress',
+      params: { progressToken: req.params._meta.progressToken, progress: 1 },
+    });
     ac.abort();
     await expect(p).rejects.toMatchObject({ code: 'TG_CANCELLED' });
     expect(updates).toEqual([1]);

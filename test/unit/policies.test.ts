@@ -33,12 +33,14 @@ const meta = (r: ToolResult) => r._meta?.[TOOL_ERROR_META_KEY] as { code: string
 describe('composePolicies', () => {
   it('runs policies outermost first around the terminal', async () => {
     const order: string[] = [];
-    const p = (name: string): Policy => async (call, next) => {
-      order.push(`${name}>`);
-      const r = await next(call);
-      order.push(`<${name}`);
-      return r;
-    };
+    const p =
+      (name: string): Policy =>
+      async (call, next) => {
+        order.push(`${name}>`);
+        const r = await next(call);
+        order.push(`<${name}`);
+        return r;
+      };
     const chain = composePolicies([p('a'), p('b')], async () => {
       order.push('terminal');
       return ok;
@@ -49,10 +51,13 @@ describe('composePolicies', () => {
 
   it('lets a policy hand a modified call to the rest of the chain', async () => {
     const seen: unknown[] = [];
-    const chain = composePolicies([async (call, next) => next({ ...call, arguments: { fixed: true } })], async (call) => {
-      seen.push(call.arguments);
-      return ok;
-    });
+    const chain = composePolicies(
+      [async (call, next) => next({ ...call, arguments: { fixed: true } })],
+      async (call) => {
+        seen.push(call.arguments);
+        return ok;
+      },
+    );
     await chain(makeCall({ arguments: { fixed: false } }));
     expect(seen).toEqual([{ fixed: true }]);
   });
@@ -70,7 +75,10 @@ describe('timeout policy', () => {
       return new Promise(() => {});
     };
     const p = policy(makeCall(), next);
-    const assertion = expect(p).rejects.toMatchObject({ code: 'TG_TIMEOUT', message: expect.stringContaining('1.5 s') });
+    const assertion = expect(p).rejects.toMatchObject({
+      code: 'TG_TIMEOUT',
+      message: expect.stringContaining('1.5 s'),
+    });
     await vi.advanceTimersByTimeAsync(1499);
     expect(innerSignal?.aborted).toBe(false);
     await vi.advanceTimersByTimeAsync(1);
