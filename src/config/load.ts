@@ -37,7 +37,10 @@ export interface ParseConfigOptions {
 }
 
 /** Reads, interpolates and validates a configuration file. Throws `GatewayError` with every problem listed. */
-export async function loadConfigFile(path: string, options: Omit<ParseConfigOptions, 'file' | 'dir'> = {}): Promise<LoadedConfig> {
+export async function loadConfigFile(
+  path: string,
+  options: Omit<ParseConfigOptions, 'file' | 'dir'> = {},
+): Promise<LoadedConfig> {
   const file = resolve(path);
   let text: string;
   try {
@@ -75,7 +78,10 @@ export function parseConfig(text: string, options: ParseConfigOptions = {}): Loa
 
   const parsed = ConfigSchema.safeParse(interpolated);
   if (!parsed.success) {
-    throw configError(fileLabel, parsed.error.issues.map((i) => issueToProblem(i, interpolated, lineOf)));
+    throw configError(
+      fileLabel,
+      parsed.error.issues.map((i) => issueToProblem(i, interpolated, lineOf)),
+    );
   }
   const config = parsed.data;
   const semantic = checkSemantics(config);
@@ -96,7 +102,10 @@ export function parseConfig(text: string, options: ParseConfigOptions = {}): Loa
 /** Formats problems one per line: `path (line N): message — hint`. */
 export function formatProblems(problems: readonly ConfigProblem[]): string {
   return problems
-    .map((p) => `  ${p.path}${p.line !== undefined ? ` (line ${p.line})` : ''}: ${p.message}${p.hint ? ` — ${p.hint}` : ''}`)
+    .map(
+      (p) =>
+        `  ${p.path}${p.line !== undefined ? ` (line ${p.line})` : ''}: ${p.message}${p.hint ? ` — ${p.hint}` : ''}`,
+    )
     .join('\n');
 }
 
@@ -165,7 +174,10 @@ function issueToProblem(
         return close ? `"${k}" → did you mean "${close}"?` : `"${k}" is not a known key`;
       });
       problem.message = `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
-      problem.hint = [...hints.filter((h) => h.includes('did you mean')), known.length > 0 ? `allowed: ${known.join(', ')}` : '']
+      problem.hint = [
+        ...hints.filter((h) => h.includes('did you mean')),
+        known.length > 0 ? `allowed: ${known.join(', ')}` : '',
+      ]
         .filter(Boolean)
         .join('; ');
       const line = lineOf([...path, issue.keys[0] as string]);
@@ -228,7 +240,11 @@ function knownKeysAt(schema: z.ZodType, path: readonly PropertyKey[], data: unkn
     let t: z.ZodType = s;
     for (let i = 0; i < 10; i++) {
       const def = (t as { def?: { type?: string; innerType?: z.ZodType } }).def;
-      if (def && (def.type === 'optional' || def.type === 'default' || def.type === 'prefault' || def.type === 'nullable') && def.innerType) {
+      if (
+        def &&
+        (def.type === 'optional' || def.type === 'default' || def.type === 'prefault' || def.type === 'nullable') &&
+        def.innerType
+      ) {
         t = def.innerType;
       } else break;
     }
@@ -308,7 +324,11 @@ function checkSemantics(config: Config): ConfigProblem[] {
     const ns = up.namespace === undefined ? name : up.namespace;
     if (ns !== false && ns !== '') {
       if (ns.includes(sep)) {
-        problems.push({ path: `upstreams.${name}.namespace`, message: `namespace contains the separator "${sep}"`, hint: 'choose another namespace' });
+        problems.push({
+          path: `upstreams.${name}.namespace`,
+          message: `namespace contains the separator "${sep}"`,
+          hint: 'choose another namespace',
+        });
       }
       const other = prefixes.get(ns);
       if (other !== undefined) {
@@ -332,7 +352,13 @@ function findLiteralSecrets(raw: unknown, path: string[]): ConfigProblem[] {
   for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
     const here = [...path, k];
     const parent = path[path.length - 1];
-    if (typeof v === 'string' && (parent === 'env' || parent === 'headers') && SECRET_KEY.test(k) && v !== '' && !v.includes('${')) {
+    if (
+      typeof v === 'string' &&
+      (parent === 'env' || parent === 'headers') &&
+      SECRET_KEY.test(k) &&
+      v !== '' &&
+      !v.includes('${')
+    ) {
       out.push({
         path: here.join('.'),
         message: 'looks like a secret written as a literal',

@@ -58,7 +58,10 @@ export class ResponseChannel {
       this.res.end(`event: message\ndata: ${body}\n\n`);
     } else {
       // An explicit length avoids chunked encoding: one write for headers and body.
-      const h: Record<string, string> = { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) };
+      const h: Record<string, string> = {
+        'content-type': 'application/json',
+        'content-length': String(Buffer.byteLength(body)),
+      };
       if (this.options.headers) Object.assign(h, this.options.headers);
       if (headers) Object.assign(h, headers);
       this.res.writeHead(status, h);

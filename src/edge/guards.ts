@@ -28,7 +28,8 @@ function hostname(hostHeader: string): string {
  * bound to loopback (default allowlist: localhost names) or when `allowedHosts` is configured.
  */
 export function createOriginGuard(options: OriginGuardOptions): (req: IncomingMessage) => void {
-  const origins = options.allowedOrigins === undefined ? undefined : new Set(options.allowedOrigins.map((o) => o.toLowerCase()));
+  const origins =
+    options.allowedOrigins === undefined ? undefined : new Set(options.allowedOrigins.map((o) => o.toLowerCase()));
   const hosts =
     options.allowedHosts !== undefined
       ? new Set(options.allowedHosts.map((h) => h.toLowerCase()))

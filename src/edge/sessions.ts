@@ -96,7 +96,9 @@ export class SessionStore {
     if (this.sessions.size >= this.options.max) {
       this.sweep();
       if (this.sessions.size >= this.options.max) {
-        throw new GatewayError('TG_SESSION_LIMIT', `Too many sessions (limit ${this.options.max}); try again later`, { retryAfterMs: 5000 });
+        throw new GatewayError('TG_SESSION_LIMIT', `Too many sessions (limit ${this.options.max}); try again later`, {
+          retryAfterMs: 5000,
+        });
       }
     }
     const session = new LegacySession(protocolVersion, clientCapabilities, principal, this.options.hub);

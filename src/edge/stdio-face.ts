@@ -4,7 +4,15 @@ import type { CatalogKind } from '../catalog/catalog.js';
 import { GatewayError } from '../errors.js';
 import { readLines } from '../jsonrpc/line-reader.js';
 import { JsonRpcPeer } from '../jsonrpc/peer.js';
-import { classifyMessage, errorResponse, isObject, type JsonObject, type JsonRpcMessage, type JsonRpcRequest, type RequestId } from '../jsonrpc/types.js';
+import {
+  classifyMessage,
+  errorResponse,
+  isObject,
+  type JsonObject,
+  type JsonRpcMessage,
+  type JsonRpcRequest,
+  type RequestId,
+} from '../jsonrpc/types.js';
 import type { ClientSession, LogLevel, RequestContext } from '../protocol/dispatcher.js';
 import { envelopeVersion, readModernEnvelope } from '../protocol/envelope.js';
 import { listChangedMethod, type Subscriber } from '../protocol/hub.js';
@@ -97,7 +105,8 @@ export class StdioConnection implements ClientSession, Subscriber {
         void this.onRequest(value as JsonRpcRequest);
         return;
       default: {
-        const id = isObject(value) && (typeof value['id'] === 'string' || typeof value['id'] === 'number') ? value['id'] : null;
+        const id =
+          isObject(value) && (typeof value['id'] === 'string' || typeof value['id'] === 'number') ? value['id'] : null;
         this.write(errorResponse(id, -32600, 'Invalid Request: not a JSON-RPC 2.0 message'));
       }
     }
@@ -119,7 +128,8 @@ export class StdioConnection implements ClientSession, Subscriber {
   }
 
   resourceUpdated(uri: string, params: JsonObject): void {
-    if (this.era === 'legacy' && this.subscriptions.has(uri)) this.write({ jsonrpc: '2.0', method: 'notifications/resources/updated', params });
+    if (this.era === 'legacy' && this.subscriptions.has(uri))
+      this.write({ jsonrpc: '2.0', method: 'notifications/resources/updated', params });
   }
 
   private onNotification(n: { method: string; params?: JsonObject }): void {
@@ -164,7 +174,10 @@ export class StdioConnection implements ClientSession, Subscriber {
         const env = readModernEnvelope(req.params);
         this.era = 'modern';
         if (req.method === 'subscriptions/listen') {
-          this.listens.set(req.id, new ListenSubscription(req.id, parseListenFilter(req.params), (m) => this.write(m), this.gateway.hub));
+          this.listens.set(
+            req.id,
+            new ListenSubscription(req.id, parseListenFilter(req.params), (m) => this.write(m), this.gateway.hub),
+          );
           return;
         }
         ctx = {
@@ -180,7 +193,10 @@ export class StdioConnection implements ClientSession, Subscriber {
         };
       } else {
         if (this.era === undefined && req.method !== 'ping') {
-          throw new GatewayError('TG_NOT_INITIALIZED', 'Send initialize first (or use protocol 2026-07-28 with a _meta envelope)');
+          throw new GatewayError(
+            'TG_NOT_INITIALIZED',
+            'Send initialize first (or use protocol 2026-07-28 with a _meta envelope)',
+          );
         }
         ctx = {
           era: 'legacy',
@@ -210,4 +226,3 @@ export class StdioConnection implements ClientSession, Subscriber {
     }
   }
 }
-

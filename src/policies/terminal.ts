@@ -32,19 +32,30 @@ export async function callUpstreamTool(call: ToolCall): Promise<ToolResult> {
       });
     }
     if (isGatewayError(err) && err.code === 'TG_UNKNOWN_TOOL') {
-      throw new GatewayError('TG_UPSTREAM_ERROR', `The upstream "${upstream.name}" no longer offers "${toolName}".`, { cause: err });
+      throw new GatewayError('TG_UPSTREAM_ERROR', `The upstream "${upstream.name}" no longer offers "${toolName}".`, {
+        cause: err,
+      });
     }
     throw err;
   }
   if (!Array.isArray(result['content'])) {
     if (result['resultType'] === 'input_required') return result as unknown as ToolResult;
-    throw new GatewayError('TG_UPSTREAM_PROTOCOL', `The upstream "${upstream.name}" returned a malformed tool result (no content array).`);
+    throw new GatewayError(
+      'TG_UPSTREAM_PROTOCOL',
+      `The upstream "${upstream.name}" returned a malformed tool result (no content array).`,
+    );
   }
   if (result['isError'] !== undefined && typeof result['isError'] !== 'boolean') {
-    throw new GatewayError('TG_UPSTREAM_PROTOCOL', `The upstream "${upstream.name}" returned a malformed tool result (isError is not boolean).`);
+    throw new GatewayError(
+      'TG_UPSTREAM_PROTOCOL',
+      `The upstream "${upstream.name}" returned a malformed tool result (isError is not boolean).`,
+    );
   }
   if (!result['content'].every((b) => isObject(b) && typeof b['type'] === 'string')) {
-    throw new GatewayError('TG_UPSTREAM_PROTOCOL', `The upstream "${upstream.name}" returned a malformed content block.`);
+    throw new GatewayError(
+      'TG_UPSTREAM_PROTOCOL',
+      `The upstream "${upstream.name}" returned a malformed content block.`,
+    );
   }
   return result as unknown as ToolResult;
 }

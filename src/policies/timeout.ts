@@ -16,7 +16,10 @@ export interface TimeoutPolicyOptions {
 export function createTimeoutPolicy(options: TimeoutPolicyOptions): Policy {
   const { timeoutMs } = options;
   if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) {
-    throw new GatewayError('TG_CONFIG_INVALID', `timeout policy: timeoutMs must be a positive integer, got ${String(timeoutMs)}`);
+    throw new GatewayError(
+      'TG_CONFIG_INVALID',
+      `timeout policy: timeoutMs must be a positive integer, got ${String(timeoutMs)}`,
+    );
   }
   const source = options.source ?? 'timeoutMs';
   return function timeoutPolicy(call: ToolCall, next: Next): Promise<ToolResult> {
