@@ -13,10 +13,9 @@ import { RemoteError } from '../jsonrpc/peer.js';
 import { isObject, type JsonObject } from '../jsonrpc/types.js';
 import { MODERN_VERSIONS } from '../protocol/versions.js';
 import type { Logger } from '../telemetry/logger.js';
-import type { Upstream, UpstreamCallOptions, UpstreamInfo, UpstreamListener, UpstreamState } from '../types.js';
-import { CallRouter } from './call-router.js';
+import type { UpstreamCallOptions, UpstreamInfo } from '../types.js';
 import type { ClientIdentity } from './handshake.js';
-import { UpstreamLifecycle } from './lifecycle.js';
+import { SupervisedUpstream } from './supervised.js';
 
 /** Options of an `HttpUpstream`. */
 export interface HttpUpstreamOptions {
@@ -38,51 +37,24 @@ const VERDICT_TTL_MS = 60 * 60 * 1000;
  * `server/discover` once and caches the verdict (re-probed after an hour or when a modern verdict fails);
  * an expired legacy session is re-initialized transparently and the request re-sent once.
  */
-export class HttpUpstream implements Upstream {
+export class HttpUpstream extends SupervisedUpstream {
   readonly kind = 'http' as const;
-  readonly name: string;
   private client: Client | undefined;
   private transport: StreamableHTTPClientTransport | undefined;
-  private _info: UpstreamInfo | undefined;
-  private listener: UpstreamListener | undefined;
   private verdict: { prior: PriorDiscovery; at: number } | undefined;
-  private readonly log: Logger;
-  private readonly router = new CallRouter();
-  private readonly lifecycle: UpstreamLifecycle;
   private reconnecting: Promise<void> | undefined;
 
   constructor(private readonly options: HttpUpstreamOptions) {
-    this.name = options.name;
-    this.log = options.logger.child({ upstream: options.name });
-    this.lifecycle = new UpstreamLifecycle(
-      this,
-      options.config.reconnect,
-      this.log,
-      () => this.connect(),
-      options.config.connectTimeoutMs,
-    );
+    super(options.name, options.logger, options.config.reconnect, options.config.connectTimeoutMs);
   }
 
-  get state(): UpstreamState {
-    return this.lifecycle.state;
-  }
-
-  get info(): UpstreamInfo | undefined {
-    return this._info;
+  protected startOnce(): Promise<void> {
+    return this.connect();
   }
 
   /** The legacy session id at the upstream, if any (diagnostics and tests). */
   get sessionId(): string | undefined {
     return this.transport?.sessionId;
-  }
-
-  setListener(listener: UpstreamListener): void {
-    this.listener = listener;
-    this.lifecycle.setListener(listener);
-  }
-
-  start(): Promise<void> {
-    return this.lifecycle.start();
   }
 
   async call(method: string, params: JsonObject | undefined, options: UpstreamCallOptions = {}): Promise<JsonObject> {

@@ -7,10 +7,9 @@ import { readLines } from '../jsonrpc/line-reader.js';
 import type { JsonObject, JsonRpcMessage, JsonRpcRequest } from '../jsonrpc/types.js';
 import type { StdioUpstreamConfig } from '../config/schema.js';
 import type { Logger } from '../telemetry/logger.js';
-import type { Era, Upstream, UpstreamCallOptions, UpstreamInfo, UpstreamListener, UpstreamState } from '../types.js';
-import { UpstreamLifecycle } from './lifecycle.js';
+import type { Era, UpstreamCallOptions } from '../types.js';
+import { SupervisedUpstream } from './supervised.js';
 import { handshake, modernEnvelope, type ClientIdentity } from './handshake.js';
-import { CallRouter } from './call-router.js';
 
 /** Environment variables a stdio child inherits by default (the rest must be configured). */
 export const DEFAULT_INHERITED_ENV = [
@@ -78,50 +77,23 @@ function killGroup(pid: number, signal: NodeJS.Signals): boolean {
  * after which the upstream is `down` (and retried every `recoverAfterMs`). Stop closes stdin, then SIGTERMs and
  * finally SIGKILLs the whole group.
  */
-export class StdioUpstream implements Upstream {
+export class StdioUpstream extends SupervisedUpstream {
   readonly kind = 'stdio' as const;
-  readonly name: string;
-  private _info: UpstreamInfo | undefined;
-  private listener: UpstreamListener | undefined;
   private child: Child | undefined;
   private eraVerdict: Era | undefined;
-  private readonly log: Logger;
-  private readonly router = new CallRouter();
-  private readonly lifecycle: UpstreamLifecycle;
 
   constructor(private readonly options: StdioUpstreamOptions) {
-    this.name = options.name;
-    this.log = options.logger.child({ upstream: options.name });
+    super(options.name, options.logger, options.config.restart, options.config.startupTimeoutMs);
     if (options.config.era !== 'auto') this.eraVerdict = options.config.era;
-    this.lifecycle = new UpstreamLifecycle(
-      this,
-      options.config.restart,
-      this.log,
-      () => this.spawnAndHandshake(),
-      options.config.startupTimeoutMs,
-    );
   }
 
-  get state(): UpstreamState {
-    return this.lifecycle.state;
-  }
-
-  get info(): UpstreamInfo | undefined {
-    return this._info;
+  protected startOnce(): Promise<void> {
+    return this.spawnAndHandshake();
   }
 
   /** PID of the current child (its process group id), for tests and diagnostics. */
   get pid(): number | undefined {
     return this.child?.process.pid;
-  }
-
-  setListener(listener: UpstreamListener): void {
-    this.listener = listener;
-    this.lifecycle.setListener(listener);
-  }
-
-  start(): Promise<void> {
-    return this.lifecycle.start();
   }
 
   async call(method: string, params: JsonObject | undefined, options: UpstreamCallOptions = {}): Promise<JsonObject> {
