@@ -152,6 +152,8 @@ export async function spawnGroup(argv: readonly string[], options: SpawnGroupOpt
           await waitGroupGone(pid, STOP_GRACE_MS);
         }
       }
+      // The group is gone; let Node reap the leader so `exited` has settled when stop() resolves.
+      if (!exitedFlag) await Promise.race([exited, sleep(STOP_GRACE_MS, undefined, { ref: false })]);
       live.delete(pid);
     })();
     return stopping;

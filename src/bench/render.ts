@@ -48,6 +48,11 @@ export function reportNotes(report: BenchReport): string[] {
         `${t.label}: ${t.correctness.mismatches} correctness failure(s): ${t.correctness.unmatchedResponses} response(s) matched no request, ${t.correctness.invalidAnswers} answer(s) failed the shape check`,
       );
     }
+    if (t.sessionReinits > 0) {
+      notes.push(
+        `${t.label}: the server forgot a session (HTTP 404) ${t.sessionReinits} time(s); bench re-initialized it`,
+      );
+    }
     if (t.correctness.lateResponses > 0)
       notes.push(`${t.label}: ${t.correctness.lateResponses} answer(s) arrived after their timeout`);
     if (

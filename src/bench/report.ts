@@ -8,7 +8,7 @@ import type { Era } from './era.js';
 import type { GeneratorStats } from './generator-stats.js';
 import type { LatencyHistogram } from './histogram.js';
 import type { ProcessTreeStats } from './proc-stats.js';
-import type { LoadPlan, RunResult, StopReason } from './runner.js';
+import type { RunResult } from './runner.js';
 import { errorSummary, type OpStats, type OutcomeCounts } from './stats.js';
 
 /** Latency distribution summary, ms. */
@@ -63,15 +63,13 @@ export interface TargetInfo {
 }
 
 /** The figures of one target (in compare mode: all its rounds together). */
-export interface TargetReport extends TargetInfo {
-  plan: LoadPlan;
-  stopReason: StopReason;
-  stopDetail: string | undefined;
-  sent: number;
-  completed: number;
-  warmupCompleted: number;
-  /** Measurement window, ms. */
-  windowMs: number;
+export interface TargetReport
+  extends
+    TargetInfo,
+    Pick<
+      RunResult,
+      'plan' | 'stopReason' | 'stopDetail' | 'sent' | 'completed' | 'warmupCompleted' | 'windowMs' | 'sessionReinits'
+    > {
   /** Completed requests per second over the window (steady state: warm-up and connect excluded). */
   throughput: number;
   /** Open model only: the rate asked for, so a shortfall is visible next to `throughput`. */
@@ -194,6 +192,7 @@ export function targetReport(m: TargetMeasurement): TargetReport {
     completed: run.completed,
     warmupCompleted: run.warmupCompleted,
     windowMs: Math.round(run.windowMs * 1000) / 1000,
+    sessionReinits: run.sessionReinits,
     throughput: Math.round(run.throughput * 100) / 100,
     offeredRate: rate,
     maxSendLagMs: rate === undefined ? undefined : Math.round(run.maxSendLagMs * 1000) / 1000,

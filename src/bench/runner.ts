@@ -66,6 +66,7 @@ export interface RunResult {
   maxSendLagMs: number;
   unmatchedResponses: number;
   lateResponses: number;
+  sessionReinits: number;
 }
 
 /** A live view for the progress line. */
@@ -192,6 +193,7 @@ export class LoadRunner {
       maxSendLagMs: this.maxLag,
       unmatchedResponses: this.target.unmatchedResponses,
       lateResponses: this.target.lateResponses,
+      sessionReinits: this.target.sessionReinits,
     };
   }
 

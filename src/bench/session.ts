@@ -262,6 +262,7 @@ function aggregate(c: Connected, rounds: RoundRun[], canSample: boolean): Parame
     // The target's counters are cumulative over the whole session: the last round holds the total.
     unmatchedResponses: last.unmatchedResponses,
     lateResponses: last.lateResponses,
+    sessionReinits: last.sessionReinits,
   };
   let process: ProcessTreeStats | undefined;
   const procs = rounds.map((r) => r.process).filter((p): p is ProcessTreeStats => p !== undefined);

@@ -52,6 +52,8 @@ export class StdioTarget implements BenchTarget {
     return this.unmatched;
   }
 
+  readonly sessionReinits = 0;
+
   /** Answers that arrived after their request had timed out. */
   get lateResponses(): number {
     return this.late;

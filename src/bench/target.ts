@@ -44,6 +44,8 @@ export interface BenchTarget {
   readonly unmatchedResponses: number;
   /** Answers that arrived after their request had timed out (not a correctness failure). */
   readonly lateResponses: number;
+  /** Legacy HTTP sessions re-initialized after the server forgot them (404); 0 elsewhere. */
+  readonly sessionReinits: number;
   /** Set once the target can take no more calls (the stdio child exited); the runner stops issuing. */
   readonly failure: string | undefined;
   /** The modern `_meta` envelope operations must carry (set by `connect` on a modern target). */

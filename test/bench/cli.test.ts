@@ -34,21 +34,17 @@ describe('toolgate bench against real servers', () => {
   }, 60_000);
 
   it('calls a filesystem tool under load and counts its tool errors exactly', async () => {
-    const ok = await benchJson(
-      [
-        '--server',
-        `npx @modelcontextprotocol/server-filesystem ${dir}`,
-        '-c',
-        '5',
-        '-n',
-        '200',
-        '--tool',
-        'read_text_file',
-        '--args',
-        JSON.stringify({ path: join(dir, 'a.txt') }),
-      ],
-      { env: OFFLINE_ENV, timeoutMs: 60_000 },
-    );
+    const readFile = (n: number, file: string): ReturnType<typeof benchJson> =>
+      benchJson(
+        ['--server', `npx @modelcontextprotocol/server-filesystem ${dir}`, '-c', '5', '-n', String(n)].concat([
+          '--tool',
+          'read_text_file',
+          '--args',
+          JSON.stringify({ path: join(dir, file) }),
+        ]),
+        { env: OFFLINE_ENV, timeoutMs: 60_000 },
+      );
+    const ok = await readFile(200, 'a.txt');
     expect(ok.run.code).toBe(0);
     const t = ok.report.targets[0]!;
     expect(t.outcomes).toMatchObject({ total: 200, ok: 200, toolErrors: 0, timeouts: 0 });
@@ -57,21 +53,7 @@ describe('toolgate bench against real servers', () => {
     expect(t.process?.peakRssBytes).toBeGreaterThan(20 * 2 ** 20);
     expect(groupAlive(t.process!.rootPid)).toBe(false);
 
-    const missing = await benchJson(
-      [
-        '--server',
-        `npx @modelcontextprotocol/server-filesystem ${dir}`,
-        '-c',
-        '5',
-        '-n',
-        '100',
-        '--tool',
-        'read_text_file',
-        '--args',
-        JSON.stringify({ path: join(dir, 'missing.txt') }),
-      ],
-      { env: OFFLINE_ENV, timeoutMs: 60_000 },
-    );
+    const missing = await readFile(100, 'missing.txt');
     expect(missing.report.targets[0]!.outcomes).toMatchObject({ total: 100, ok: 0, toolErrors: 100 });
     expect(missing.report.targets[0]!.topErrors[0]!.message).toMatch(/^tool error: .*ENOENT|no such file/i);
   }, 90_000);

@@ -51,6 +51,7 @@ function sampleRun(): RunResult {
     maxSendLagMs: 0,
     unmatchedResponses: 1,
     lateResponses: 0,
+    sessionReinits: 0,
   };
 }
 

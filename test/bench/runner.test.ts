@@ -33,6 +33,7 @@ function fakeTarget(
     description: 'fake',
     unmatchedResponses: 0,
     lateResponses: 0,
+    sessionReinits: 0,
     failure: undefined as string | undefined,
     pid: undefined,
     envelope: undefined,

@@ -20,6 +20,13 @@ function config(port: number, echoArgs: string[] = []): string {
   return file;
 }
 
+/** Bench args that start toolgate on a free port in front of the echo server and load it over HTTP. */
+async function viaGateway(echoArgs: string[] = []): Promise<string[]> {
+  const port = await freePort();
+  const serve = `${process.execPath} ${CLI} serve --config ${config(port, echoArgs)}`;
+  return ['--url', `http://127.0.0.1:${port}/mcp`, '--start', serve, '--tool', 'echo__echo', '--args', '{"text":"hi"}'];
+}
+
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'toolgate-bench-gw-'));
 });
@@ -30,26 +37,8 @@ afterAll(() => {
 
 describe('toolgate bench against toolgate itself', () => {
   it('loads the HTTP face in the modern era and measures the gateway with its upstream child', async () => {
-    const port = await freePort();
-    const { run, report } = await benchJson(
-      [
-        '--url',
-        `http://127.0.0.1:${port}/mcp`,
-        '--start',
-        `${process.execPath} ${CLI} serve --config ${config(port)}`,
-        '--tool',
-        'echo__echo',
-        '--args',
-        '{"text":"hi"}',
-        '-n',
-        '300',
-        '-c',
-        '6',
-        '--assert',
-        'mismatches==0',
-      ],
-      { timeoutMs: 60_000 },
-    );
+    const args = [...(await viaGateway()), '-n', '300', '-c', '6', '--assert', 'mismatches==0'];
+    const { run, report } = await benchJson(args, { timeoutMs: 60_000 });
     expect(run.code, run.stderr).toBe(0);
     const t = report.targets[0]!;
     expect(t).toMatchObject({ era: 'modern', protocolVersion: '2026-07-28' });
@@ -60,50 +49,17 @@ describe('toolgate bench against toolgate itself', () => {
   }, 60_000);
 
   it('loads the HTTP face in the legacy era over several sessions', async () => {
-    const port = await freePort();
-    const { report } = await benchJson(
-      [
-        '--url',
-        `http://127.0.0.1:${port}/mcp`,
-        '--start',
-        `${process.execPath} ${CLI} serve --config ${config(port)}`,
-        '--era',
-        'legacy',
-        '--sessions',
-        '3',
-        '--tool',
-        'echo__echo',
-        '-n',
-        '300',
-        '-c',
-        '6',
-      ],
-      { timeoutMs: 60_000 },
-    );
-    const t = report.targets[0]!;
+    const args = [...(await viaGateway()), '--era', 'legacy', '--sessions', '3', '-n', '300', '-c', '6'];
+    const t = (await benchJson(args, { timeoutMs: 60_000 })).report.targets[0]!;
     expect(t).toMatchObject({ era: 'legacy', sessions: 3 });
     expect(t.outcomes).toMatchObject({ total: 300, ok: 300 });
     expect(t.correctness.mismatches).toBe(0);
   }, 60_000);
 
   it('loads the stdio face', async () => {
-    const port = await freePort();
-    const { report } = await benchJson(
-      [
-        '--server',
-        `${process.execPath} ${CLI} serve --stdio --config ${config(port)}`,
-        '--tool',
-        'echo__echo',
-        '--args',
-        '{"text":"hi"}',
-        '-n',
-        '300',
-        '-c',
-        '6',
-      ],
-      { timeoutMs: 60_000 },
-    );
-    const t = report.targets[0]!;
+    const serve = `${process.execPath} ${CLI} serve --stdio --config ${config(await freePort())}`;
+    const args = ['--server', serve, '--tool', 'echo__echo', '--args', '{"text":"hi"}', '-n', '300', '-c', '6'];
+    const t = (await benchJson(args, { timeoutMs: 60_000 })).report.targets[0]!;
     expect(t.transport).toBe('stdio');
     expect(t.server).toMatch(/^toolgate /);
     expect(t.outcomes).toMatchObject({ total: 300, ok: 300 });
@@ -111,26 +67,17 @@ describe('toolgate bench against toolgate itself', () => {
   }, 60_000);
 
   it("counts exactly what the gateway makes of an upstream's failures: JSON-RPC errors become tool errors for the model", async () => {
-    const port = await freePort();
     const n = 200;
     let toolErrors = 0;
     for (let i = 1; i <= n; i++) if (i % 5 === 0 || i % 4 === 0) toolErrors++;
-    const { report } = await benchJson(
-      [
-        '--url',
-        `http://127.0.0.1:${port}/mcp`,
-        '--start',
-        `${process.execPath} ${CLI} serve --config ${config(port, ['--rpc-error-every', '5', '--tool-error-every', '4'])}`,
-        '--tool',
-        'echo__echo',
-        '-n',
-        String(n),
-        '-c',
-        '4',
-      ],
-      { timeoutMs: 60_000 },
-    );
-    const t = report.targets[0]!;
+    const args = [
+      ...(await viaGateway(['--rpc-error-every', '5', '--tool-error-every', '4'])),
+      '-n',
+      String(n),
+      '-c',
+      '4',
+    ];
+    const t = (await benchJson(args, { timeoutMs: 60_000 })).report.targets[0]!;
     expect(t.outcomes).toMatchObject({ total: n, ok: n - toolErrors, toolErrors, rpcErrors: {}, timeouts: 0 });
   }, 60_000);
 });
