@@ -53,6 +53,13 @@ export interface Authorizer {
   toolVisible(principal: Principal, entry: ToolEntry): boolean;
   promptVisible(principal: Principal, name: string): boolean;
   resourceVisible(principal: Principal, uri: string): boolean;
+  /**
+   * Why an existing item the caller cannot see was refused, when the caller may be told (e.g. the scopes it
+   * lacks); undefined answers as if the item did not exist. For a tool, an answer lets the call into the tool's
+   * chain, whose `authorize` policy refuses it with an isError result (and the audit policy records it); for a
+   * prompt or resource the returned error is thrown (HTTP 403 `insufficient_scope`).
+   */
+  explainDenial?(principal: Principal, kind: 'tool' | 'prompt' | 'resource', name: string): GatewayError | undefined;
 }
 
 /** Allows everything (no auth configured). */
@@ -77,6 +84,8 @@ export interface DispatcherOptions {
   /** Counts calls in flight, for graceful shutdown. */
   onCallStart?: () => void;
   onCallEnd?: () => void;
+  /** Admission of every request except `tools/call` (whose limits live in its chain): throws to refuse (429). */
+  admit?: (method: string, ctx: RequestContext) => Promise<void> | void;
 }
 
 type Handler = (params: JsonObject, ctx: RequestContext) => Promise<JsonObject>;
@@ -137,6 +146,7 @@ export class Dispatcher {
       throw new GatewayError('TG_METHOD_NOT_FOUND', `Method not found: ${method}`);
     }
     this.options.metrics.requests.inc({ method, era: ctx.era });
+    if (method !== 'tools/call' && this.options.admit !== undefined) await this.options.admit(method, ctx);
     const result = await h.handle(params ?? {}, ctx);
     return this.shape(method, result, ctx.era);
   }
@@ -210,8 +220,18 @@ export class Dispatcher {
 
   private async listTools(params: JsonObject, ctx: RequestContext): Promise<JsonObject> {
     const visible = this.options.catalog.listTools().filter((e) => this.authorizer.toolVisible(ctx.principal, e));
-    const page = paginate(visible, (e) => e.name, params['cursor'], this.options.pageSize);
-    const result: JsonObject = { tools: page.items.map((e) => e.definition) };
+    return this.page('tools', visible, (e) => e.name, params);
+  }
+
+  /** One page of a list result (`field` is `tools`, `prompts`, …), items sorted by `key`. */
+  private page<T extends { definition: unknown }>(
+    field: string,
+    items: readonly T[],
+    key: (item: T) => string,
+    params: JsonObject,
+  ): JsonObject {
+    const page = paginate(items, key, params['cursor'], this.options.pageSize);
+    const result: JsonObject = { [field]: page.items.map((i) => i.definition) };
     if (page.nextCursor !== undefined) result['nextCursor'] = page.nextCursor;
     return result;
   }
@@ -223,7 +243,10 @@ export class Dispatcher {
     const args = params['arguments'] ?? {};
     if (!isObject(args)) throw new GatewayError('TG_INVALID_PARAMS', 'tools/call params.arguments must be an object');
     const entry = this.options.catalog.resolveTool(name);
-    if (entry === undefined || !this.authorizer.toolVisible(ctx.principal, entry)) {
+    if (
+      entry === undefined ||
+      (!this.authorizer.toolVisible(ctx.principal, entry) && this.authorizer.explainDenial?.(ctx.principal, 'tool', entry.name) === undefined)
+    ) {
       throw new GatewayError('TG_UNKNOWN_TOOL', `Unknown tool: ${name}`, { data: { name } });
     }
     const correlationId = ctx.correlationId ?? randomUUID();
@@ -339,10 +362,7 @@ export class Dispatcher {
     const visible = this.options.catalog
       .listPrompts()
       .filter((p) => this.authorizer.promptVisible(ctx.principal, p.name));
-    const page = paginate(visible, (p) => p.name, params['cursor'], this.options.pageSize);
-    const result: JsonObject = { prompts: page.items.map((p) => p.definition) };
-    if (page.nextCursor !== undefined) result['nextCursor'] = page.nextCursor;
-    return result;
+    return this.page('prompts', visible, (p) => p.name, params);
   }
 
   private async getPrompt(params: JsonObject, ctx: RequestContext): Promise<JsonObject> {
@@ -351,7 +371,8 @@ export class Dispatcher {
       throw new GatewayError('TG_INVALID_PARAMS', 'prompts/get needs params.name (a string)');
     const entry = this.options.catalog.resolvePrompt(name);
     if (entry === undefined || !this.authorizer.promptVisible(ctx.principal, name)) {
-      throw new GatewayError('TG_UNKNOWN_PROMPT', `Unknown prompt: ${name}`, { data: { name } });
+      const why = entry === undefined ? undefined : this.authorizer.explainDenial?.(ctx.principal, 'prompt', name);
+      throw why ?? new GatewayError('TG_UNKNOWN_PROMPT', `Unknown prompt: ${name}`, { data: { name } });
     }
     return this.forward(entry.upstream, 'prompts/get', { ...stripReserved(params), name: entry.promptName }, ctx);
   }
@@ -360,20 +381,14 @@ export class Dispatcher {
     const visible = this.options.catalog
       .listResources()
       .filter((r) => this.authorizer.resourceVisible(ctx.principal, r.key));
-    const page = paginate(visible, (r) => r.key, params['cursor'], this.options.pageSize);
-    const result: JsonObject = { resources: page.items.map((r) => r.definition) };
-    if (page.nextCursor !== undefined) result['nextCursor'] = page.nextCursor;
-    return result;
+    return this.page('resources', visible, (r) => r.key, params);
   }
 
   private async listTemplates(params: JsonObject, ctx: RequestContext): Promise<JsonObject> {
     const visible = this.options.catalog
       .listResourceTemplates()
       .filter((r) => this.authorizer.resourceVisible(ctx.principal, r.key));
-    const page = paginate(visible, (r) => r.key, params['cursor'], this.options.pageSize);
-    const result: JsonObject = { resourceTemplates: page.items.map((r) => r.definition) };
-    if (page.nextCursor !== undefined) result['nextCursor'] = page.nextCursor;
-    return result;
+    return this.page('resourceTemplates', visible, (r) => r.key, params);
   }
 
   private resourceUpstream(params: JsonObject, ctx: RequestContext): { uri: string; upstream: Upstream } {
@@ -381,7 +396,8 @@ export class Dispatcher {
     if (typeof uri !== 'string') throw new GatewayError('TG_INVALID_PARAMS', 'params.uri (a string) is required');
     const upstream = this.options.catalog.resolveResource(uri);
     if (upstream === undefined || !this.authorizer.resourceVisible(ctx.principal, uri)) {
-      throw new GatewayError('TG_RESOURCE_NOT_FOUND', `Resource not found: ${uri}`, { data: { uri } });
+      const why = upstream === undefined ? undefined : this.authorizer.explainDenial?.(ctx.principal, 'resource', uri);
+      throw why ?? new GatewayError('TG_RESOURCE_NOT_FOUND', `Resource not found: ${uri}`, { data: { uri } });
     }
     return { uri, upstream };
   }
@@ -427,7 +443,9 @@ export class Dispatcher {
     if (ref['type'] === 'ref/resource' && typeof ref['uri'] === 'string') {
       const upstream =
         this.options.catalog.resolveTemplate(ref['uri']) ?? this.options.catalog.resolveResource(ref['uri']);
-      if (upstream === undefined) throw new GatewayError('TG_RESOURCE_NOT_FOUND', `Resource not found: ${ref['uri']}`);
+      if (upstream === undefined || !this.authorizer.resourceVisible(ctx.principal, ref['uri'])) {
+        throw new GatewayError('TG_RESOURCE_NOT_FOUND', `Resource not found: ${ref['uri']}`);
+      }
       return this.forward(upstream, 'completion/complete', stripReserved(params), ctx);
     }
     throw new GatewayError(
