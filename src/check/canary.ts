@@ -69,7 +69,10 @@ export class CanaryKit {
 
   /** Loopback URLs for SSRF probes; each carries the attack marker in its path. */
   ssrfUrls(): string[] {
-    return [`http://127.0.0.1:${this.port}/tg-ssrf-${this.token}/a`, `http://localhost:${this.port}/tg-ssrf-${this.token}/b`];
+    return [
+      `http://127.0.0.1:${this.port}/tg-ssrf-${this.token}/a`,
+      `http://localhost:${this.port}/tg-ssrf-${this.token}/b`,
+    ];
   }
 
   /** Hits on attack paths so far. */

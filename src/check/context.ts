@@ -136,7 +136,9 @@ export class CheckContext {
     }
     const found = this.findings.filter((f) => f.id === id).length - before;
     this.setOutcome(id, found > 0 ? 'fail' : 'pass');
-    this.onProgress(`  ${found > 0 ? '✗' : '✓'} ${id} ${spec.title}${found > 0 ? ` (${found} finding${found > 1 ? 's' : ''})` : ''}`);
+    this.onProgress(
+      `  ${found > 0 ? '✗' : '✓'} ${id} ${spec.title}${found > 0 ? ` (${found} finding${found > 1 ? 's' : ''})` : ''}`,
+    );
   }
 
   /** Marks a running check as not applicable after all (e.g. nothing safe to call). */
@@ -196,7 +198,13 @@ export class CheckContext {
   }
 
   /** Calls a tool (bounded in time), records the exchange, never throws. */
-  async callTool(tool: string, args: unknown, purpose: CallRecord['purpose'], label: string, timeoutMs?: number): Promise<CallRecord> {
+  async callTool(
+    tool: string,
+    args: unknown,
+    purpose: CallRecord['purpose'],
+    label: string,
+    timeoutMs?: number,
+  ): Promise<CallRecord> {
     const record: CallRecord = { tool, purpose, label, args, outcome: 'transport', ms: 0, progress: [] };
     if (!this.canCall()) {
       record.transportError = this.target.alive() ? 'call budget exhausted (--max-calls)' : 'target is down';
@@ -215,12 +223,20 @@ export class CheckContext {
     } catch (err) {
       if (err instanceof RemoteError) {
         record.outcome = 'error';
-        record.error = err.data === undefined ? { code: err.code, message: err.message } : { code: err.code, message: err.message, data: err.data };
+        record.error =
+          err.data === undefined
+            ? { code: err.code, message: err.message }
+            : { code: err.code, message: err.message, data: err.data };
       } else if (err instanceof RequestTimeoutError) {
         record.outcome = 'timeout';
       } else {
         record.outcome = 'transport';
-        record.transportError = err instanceof HttpStatusError ? `HTTP ${err.exchange.status}` : err instanceof Error ? err.message : String(err);
+        record.transportError =
+          err instanceof HttpStatusError
+            ? `HTTP ${err.exchange.status}`
+            : err instanceof Error
+              ? err.message
+              : String(err);
       }
     }
     record.ms = Date.now() - started;
@@ -249,7 +265,8 @@ export function refused(r: CallRecord): boolean {
 
 /** The text of a call's answer (content texts, structured content, error message) for pattern searches. */
 export function answerText(r: CallRecord): string {
-  if (r.error !== undefined) return `${r.error.message}\n${r.error.data === undefined ? '' : JSON.stringify(r.error.data)}`;
+  if (r.error !== undefined)
+    return `${r.error.message}\n${r.error.data === undefined ? '' : JSON.stringify(r.error.data)}`;
   if (r.result === undefined) return '';
   return JSON.stringify(r.result);
 }

@@ -1,7 +1,15 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { GatewayError } from '../errors.js';
 import { STALE_BASELINE_ID } from './catalog.js';
-import { CATEGORIES, SEVERITIES, type CategoryGrade, type CheckOutcome, type Finding, type Grade, type Severity } from './types.js';
+import {
+  CATEGORIES,
+  SEVERITIES,
+  type CategoryGrade,
+  type CheckOutcome,
+  type Finding,
+  type Grade,
+  type Severity,
+} from './types.js';
 
 /** Points a distinct failing check costs, by its worst severity (Cisco-readiness style deductions). */
 export const DEDUCTIONS: Record<Severity, number> = { critical: 25, high: 15, medium: 8, low: 3, info: 0 };
@@ -13,7 +21,12 @@ export function rank(s: Severity): number {
 
 /** Sorts findings most severe first, then by id and subject. */
 export function sortFindings(findings: Finding[]): Finding[] {
-  return [...findings].sort((a, b) => rank(a.severity) - rank(b.severity) || a.id.localeCompare(b.id, 'en', { numeric: true }) || (a.subject ?? '').localeCompare(b.subject ?? ''));
+  return [...findings].sort(
+    (a, b) =>
+      rank(a.severity) - rank(b.severity) ||
+      a.id.localeCompare(b.id, 'en', { numeric: true }) ||
+      (a.subject ?? '').localeCompare(b.subject ?? ''),
+  );
 }
 
 /**
@@ -52,7 +65,13 @@ export function categoryGrades(findings: Finding[], outcomes: CheckOutcome[]): C
     if (checks === 0) continue;
     const fs = findings.filter((f) => f.category === category);
     const points = score(fs);
-    out.push({ category, score: points, grade: letter(points, fs), findings: fs.filter((f) => f.baselined !== true).length, checks });
+    out.push({
+      category,
+      score: points,
+      grade: letter(points, fs),
+      findings: fs.filter((f) => f.baselined !== true).length,
+      checks,
+    });
   }
   return out;
 }
@@ -72,9 +91,18 @@ export function readBaseline(file: string): BaselineFile {
     throw new GatewayError('TG_CLI_USAGE', `--baseline ${file}: ${err instanceof Error ? err.message : String(err)}`);
   }
   const ok =
-    typeof v === 'object' && v !== null && (v as { version?: unknown }).version === 1 && Array.isArray((v as { accepted?: unknown }).accepted) &&
-    (v as { accepted: unknown[] }).accepted.every((e) => typeof e === 'object' && e !== null && typeof (e as { fingerprint?: unknown }).fingerprint === 'string');
-  if (!ok) throw new GatewayError('TG_CLI_USAGE', `--baseline ${file} is not a toolgate baseline ({"version":1,"accepted":[{"fingerprint":"…"}]})`);
+    typeof v === 'object' &&
+    v !== null &&
+    (v as { version?: unknown }).version === 1 &&
+    Array.isArray((v as { accepted?: unknown }).accepted) &&
+    (v as { accepted: unknown[] }).accepted.every(
+      (e) => typeof e === 'object' && e !== null && typeof (e as { fingerprint?: unknown }).fingerprint === 'string',
+    );
+  if (!ok)
+    throw new GatewayError(
+      'TG_CLI_USAGE',
+      `--baseline ${file} is not a toolgate baseline ({"version":1,"accepted":[{"fingerprint":"…"}]})`,
+    );
   return v as BaselineFile;
 }
 
@@ -93,7 +121,10 @@ export function applyBaseline(findings: Finding[], baseline: BaselineFile): stri
 
 /** Writes a baseline accepting every current finding. */
 export function writeBaseline(file: string, findings: Finding[]): void {
-  const b: BaselineFile = { version: 1, accepted: sortFindings(findings).map((f) => ({ fingerprint: f.fingerprint, reason: `${f.severity}: ${f.title}` })) };
+  const b: BaselineFile = {
+    version: 1,
+    accepted: sortFindings(findings).map((f) => ({ fingerprint: f.fingerprint, reason: `${f.severity}: ${f.title}` })),
+  };
   writeFileSync(file, JSON.stringify(b, null, 2) + '\n');
 }
 

@@ -84,7 +84,9 @@ export class HttpTarget implements McpTarget {
         if (ip === undefined) return cb(new Error(`--resolve has no entry for ${hostname}`), '', 4);
         const family = ip.includes(':') ? 6 : 4;
         if ((opts as { all?: boolean }).all === true) {
-          (cb as unknown as (e: null, a: { address: string; family: number }[]) => void)(null, [{ address: ip, family }]);
+          (cb as unknown as (e: null, a: { address: string; family: number }[]) => void)(null, [
+            { address: ip, family },
+          ]);
         } else cb(null, ip, family);
       };
       this.dispatcher = new Agent({ connect: { lookup } });
@@ -101,7 +103,9 @@ export class HttpTarget implements McpTarget {
     try {
       if (options.era !== 'legacy') {
         target.era = 'modern';
-        const ex = await target.post(target.envelope('server/discover', {}), { headers: target.eraHeaders('server/discover', {}) });
+        const ex = await target.post(target.envelope('server/discover', {}), {
+          headers: target.eraHeaders('server/discover', {}),
+        });
         if (ex.status === 401 || ex.status === 403) throw new HttpStatusError(ex);
         const result = findResult(ex.messages);
         const modern = result === undefined ? undefined : identityFromDiscover(result);
@@ -109,7 +113,8 @@ export class HttpTarget implements McpTarget {
           target.identity = modern;
           return target;
         }
-        if (options.era === 'modern') throw new TargetError(`server/discover was not answered as 2026-07-28 (HTTP ${ex.status})`);
+        if (options.era === 'modern')
+          throw new TargetError(`server/discover was not answered as 2026-07-28 (HTTP ${ex.status})`);
       }
       target.era = 'legacy';
       const ex = await target.post(target.envelope('initialize', initializeParams()), {
@@ -176,7 +181,9 @@ export class HttpTarget implements McpTarget {
       },
       ...(options.signal === undefined ? {} : { signal: options.signal }),
     });
-    const response = ex.messages.find((m) => (m as { id?: unknown }).id === id || ((m as { id?: unknown }).id === null && 'error' in m));
+    const response = ex.messages.find(
+      (m) => (m as { id?: unknown }).id === id || ((m as { id?: unknown }).id === null && 'error' in m),
+    );
     if (response !== undefined && 'error' in response) {
       const e = response.error;
       throw new RemoteError(e.code, e.message, e.data);
@@ -218,7 +225,8 @@ export class HttpTarget implements McpTarget {
         ...(this.dispatcher === undefined ? {} : { dispatcher: this.dispatcher }),
       });
     } catch (err) {
-      if (signal.aborted) throw new RequestTimeoutError(String(isPlainObject(body) ? body['method'] : 'HTTP request'), timeoutMs);
+      if (signal.aborted)
+        throw new RequestTimeoutError(String(isPlainObject(body) ? body['method'] : 'HTTP request'), timeoutMs);
       this.reachable = false;
       throw err;
     }

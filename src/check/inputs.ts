@@ -206,7 +206,10 @@ export function boundaryProbes(schema: JsonObject, base: JsonObject, max: number
   for (const [k] of stringProps.slice(0, 2)) {
     probes.push({ label: `${k}: 256 KiB string`, args: { ...base, [k]: 'A'.repeat(256 * 1024) } });
     probes.push({ label: `${k}: NUL byte`, args: { ...base, [k]: 'tool\u0000gate' } });
-    probes.push({ label: `${k}: unicode (RTL, emoji, combining)`, args: { ...base, [k]: '\u202Eevil\u202C 🚀 e\u0301 \uFFFF 𝕏' } });
+    probes.push({
+      label: `${k}: unicode (RTL, emoji, combining)`,
+      args: { ...base, [k]: '\u202Eevil\u202C 🚀 e\u0301 \uFFFF 𝕏' },
+    });
     probes.push({ label: `${k}: empty string`, args: { ...base, [k]: '' } });
   }
   for (const [k] of numberProps.slice(0, 2)) {
@@ -215,7 +218,8 @@ export function boundaryProbes(schema: JsonObject, base: JsonObject, max: number
     probes.push({ label: `${k}: 2^53+2`, args: { ...base, [k]: 2 ** 53 + 2 } });
   }
   probes.push({ label: 'deeply nested object (200 levels)', args: { ...base, toolgate_nested: nested(200) } });
-  if (props.length === 0) probes.push({ label: 'unexpected arguments on a no-argument tool', args: { toolgate: 'x'.repeat(1024) } });
+  if (props.length === 0)
+    probes.push({ label: 'unexpected arguments on a no-argument tool', args: { toolgate: 'x'.repeat(1024) } });
   return probes.slice(0, max);
 }
 
@@ -228,7 +232,11 @@ export function attackProbes(schema: JsonObject, base: JsonObject, bait: InputBa
       for (const u of bait.ssrfUrls) probes.push({ label: `${k}: SSRF ${u}`, args: { ...base, [k]: u }, kind: 'ssrf' });
     }
     if (isPathLike(k)) {
-      for (const v of ['../../../../../../../../etc/passwd', '/etc/passwd', '..%2f..%2f..%2f..%2f..%2f..%2fetc%2fpasswd']) {
+      for (const v of [
+        '../../../../../../../../etc/passwd',
+        '/etc/passwd',
+        '..%2f..%2f..%2f..%2f..%2f..%2fetc%2fpasswd',
+      ]) {
         probes.push({ label: `${k}: path traversal ${v}`, args: { ...base, [k]: v }, kind: 'path' });
       }
     }

@@ -20,8 +20,10 @@ export const STACK_PATTERNS: readonly [string, RegExp][] = [
   ['Go panic', /goroutine \d+ \[running\]/],
 ];
 
-const ABS_PATH = /(?:^|[\s'"`(=:])((?:\/(?:home|Users|root|var|etc|opt|srv|tmp|usr|mnt|private|workspace|app)\/[^\s'"`),;]+)|(?:[A-Z]:\\\\?[^\s'"`),;]+))/;
-const INTERNAL_ADDR = /\b(?:10\.\d{1,3}\.\d{1,3}\.\d{1,3}|192\.168\.\d{1,3}\.\d{1,3}|172\.(?:1[6-9]|2\d|3[01])\.\d{1,3}\.\d{1,3}|[a-z0-9-]+\.(?:internal|corp|lan|intranet))\b/i;
+const ABS_PATH =
+  /(?:^|[\s'"`(=:])((?:\/(?:home|Users|root|var|etc|opt|srv|tmp|usr|mnt|private|workspace|app)\/[^\s'"`),;]+)|(?:[A-Z]:\\\\?[^\s'"`),;]+))/;
+const INTERNAL_ADDR =
+  /\b(?:10\.\d{1,3}\.\d{1,3}\.\d{1,3}|192\.168\.\d{1,3}\.\d{1,3}|172\.(?:1[6-9]|2\d|3[01])\.\d{1,3}\.\d{1,3}|[a-z0-9-]+\.(?:internal|corp|lan|intranet))\b/i;
 
 /** Masks a secret for evidence: enough to recognise it, never enough to use it. */
 export function mask(value: string): string {
@@ -53,13 +55,25 @@ function sources(ctx: CheckContext): Source[] {
   for (const r of ctx.calls) {
     const text = answerText(r);
     if (text.length === 0) continue;
-    out.push({ subject: r.tool, where: `tools/call "${r.tool}" (${r.label})`, text, isError: r.outcome === 'error' || r.result?.['isError'] === true, sent: JSON.stringify(r.args ?? null) });
+    out.push({
+      subject: r.tool,
+      where: `tools/call "${r.tool}" (${r.label})`,
+      text,
+      isError: r.outcome === 'error' || r.result?.['isError'] === true,
+      sent: JSON.stringify(r.args ?? null),
+    });
   }
   const stdio = ctx.stdio;
   const transcript = stdio !== undefined ? stdio.stdout.map((l) => l.line) : (ctx.http?.received ?? []);
   if (transcript.length > 0) {
     // Not marked as errors: the transcript echoes the checker's own probes, so I4 reads only attributed calls.
-    out.push({ subject: 'protocol messages', where: 'protocol messages (lists, notifications, errors)', text: transcript.join('\n'), isError: false, sent: '' });
+    out.push({
+      subject: 'protocol messages',
+      where: 'protocol messages (lists, notifications, errors)',
+      text: transcript.join('\n'),
+      isError: false,
+      sent: '',
+    });
   }
   return out;
 }
@@ -73,11 +87,18 @@ export async function runLeakageChecks(ctx: CheckContext): Promise<void> {
     for (const c of canaries) {
       const hit = srcs.find((s) => s.text.includes(c.value));
       if (hit !== undefined) {
-        ctx.fail('TG-CHK-I1', { subject: `${c.name} in ${hit.subject}`, evidence: `canary ${c.name}=${mask(c.value)} appeared in ${hit.where}` });
+        ctx.fail('TG-CHK-I1', {
+          subject: `${c.name} in ${hit.subject}`,
+          evidence: `canary ${c.name}=${mask(c.value)} appeared in ${hit.where}`,
+        });
       }
       const stderr = ctx.stdio?.stderr ?? '';
       if (stderr.includes(c.value)) {
-        ctx.fail('TG-CHK-I1', { subject: `${c.name} in stderr`, severity: 'medium', evidence: `canary ${c.name}=${mask(c.value)} was written to the server's log (stderr)` });
+        ctx.fail('TG-CHK-I1', {
+          subject: `${c.name} in stderr`,
+          severity: 'medium',
+          evidence: `canary ${c.name}=${mask(c.value)} was written to the server's log (stderr)`,
+        });
       }
     }
   });
@@ -87,8 +108,14 @@ export async function runLeakageChecks(ctx: CheckContext): Promise<void> {
     for (const s of srcs) {
       for (const [name, re] of SECRET_PATTERNS) {
         const global = new RegExp(re.source, re.flags.includes('g') ? re.flags : `${re.flags}g`);
-        const match = [...s.text.matchAll(global)].map((m) => m[0]).find((v) => !planted.some((p) => p.includes(v) || v.includes(p)));
-        if (match !== undefined) ctx.fail('TG-CHK-I2', { subject: `${name} in ${s.subject}`, evidence: `${name} ${mask(match)} in ${s.where}` });
+        const match = [...s.text.matchAll(global)]
+          .map((m) => m[0])
+          .find((v) => !planted.some((p) => p.includes(v) || v.includes(p)));
+        if (match !== undefined)
+          ctx.fail('TG-CHK-I2', {
+            subject: `${name} in ${s.subject}`,
+            evidence: `${name} ${mask(match)} in ${s.where}`,
+          });
       }
     }
   });
@@ -98,7 +125,11 @@ export async function runLeakageChecks(ctx: CheckContext): Promise<void> {
       const text = s.text.replace(/\\n/g, '\n');
       for (const [name, re] of STACK_PATTERNS) {
         const m = re.exec(text);
-        if (m !== null) ctx.fail('TG-CHK-I3', { subject: s.subject, evidence: `${name} in ${s.where}: ${JSON.stringify(m[0].trim().slice(0, 120))}` });
+        if (m !== null)
+          ctx.fail('TG-CHK-I3', {
+            subject: s.subject,
+            evidence: `${name} in ${s.where}: ${JSON.stringify(m[0].trim().slice(0, 120))}`,
+          });
       }
     }
   });
@@ -107,9 +138,17 @@ export async function runLeakageChecks(ctx: CheckContext): Promise<void> {
     for (const s of srcs.filter((x) => x.isError)) {
       const text = s.text.replace(/\\\\/g, '\\');
       const path = firstNotSent(ABS_PATH, text, s.sent, 1);
-      if (path !== undefined) ctx.fail('TG-CHK-I4', { subject: `${s.subject} path`, evidence: `absolute path ${JSON.stringify(path.slice(0, 80))} in ${s.where}` });
+      if (path !== undefined)
+        ctx.fail('TG-CHK-I4', {
+          subject: `${s.subject} path`,
+          evidence: `absolute path ${JSON.stringify(path.slice(0, 80))} in ${s.where}`,
+        });
       const addr = firstNotSent(INTERNAL_ADDR, text, s.sent, 0);
-      if (addr !== undefined) ctx.fail('TG-CHK-I4', { subject: `${s.subject} address`, evidence: `internal address ${JSON.stringify(addr)} in ${s.where}` });
+      if (addr !== undefined)
+        ctx.fail('TG-CHK-I4', {
+          subject: `${s.subject} address`,
+          evidence: `internal address ${JSON.stringify(addr)} in ${s.where}`,
+        });
     }
   });
 }

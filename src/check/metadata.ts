@@ -11,10 +11,13 @@ export const MAX_TOOLS = 50;
 export const DUPLICATE_SIMILARITY = 0.85;
 
 const NAME_RE = /^[A-Za-z0-9_.-]{1,128}$/;
-const MODIFYING = /(^| )(write|overwrite|update|set|put|patch|move|rename|create|insert|upload|send|post|edit|modify|replace|append|save|toggle)( |$)/;
+const MODIFYING =
+  /(^| )(write|overwrite|update|set|put|patch|move|rename|create|insert|upload|send|post|edit|modify|replace|append|save|toggle)( |$)/;
 
 /** The naming convention of one tool name, or undefined when a single word fits every convention. */
-export function convention(name: string): 'snake_case' | 'kebab-case' | 'camelCase' | 'PascalCase' | 'dotted' | 'mixed' | undefined {
+export function convention(
+  name: string,
+): 'snake_case' | 'kebab-case' | 'camelCase' | 'PascalCase' | 'dotted' | 'mixed' | undefined {
   const hasUnderscore = name.includes('_');
   const hasDash = name.includes('-');
   const hasDot = name.includes('.');
@@ -28,11 +31,15 @@ export function convention(name: string): 'snake_case' | 'kebab-case' | 'camelCa
   return undefined;
 }
 
-const STOP = new Set('a an and are as at be by for from in is it of on or that the this to with will your you can its into use'.split(' '));
+const STOP = new Set(
+  'a an and are as at be by for from in is it of on or that the this to with will your you can its into use'.split(' '),
+);
 
 function termVector(tool: Tool): Map<string, number> {
   const desc = typeof tool['description'] === 'string' ? tool['description'] : '';
-  const words = [...splitWords(tool.name), ...desc.toLowerCase().split(/[^a-z0-9]+/)].filter((w) => w.length > 1 && !STOP.has(w));
+  const words = [...splitWords(tool.name), ...desc.toLowerCase().split(/[^a-z0-9]+/)].filter(
+    (w) => w.length > 1 && !STOP.has(w),
+  );
   const v = new Map<string, number>();
   for (const w of words) v.set(w, (v.get(w) ?? 0) + 1);
   return v;
@@ -61,8 +68,13 @@ export async function runMetadataChecks(ctx: CheckContext): Promise<void> {
     () => {
       const seen = new Set<string>();
       for (const t of tools) {
-        if (!NAME_RE.test(t.name)) ctx.fail('TG-CHK-E1', { subject: t.name, evidence: `name ${JSON.stringify(t.name)} is not 1–128 characters of [A-Za-z0-9_.-]` });
-        if (seen.has(t.name)) ctx.fail('TG-CHK-E1', { subject: `${t.name} duplicate`, evidence: `two tools are named "${t.name}"` });
+        if (!NAME_RE.test(t.name))
+          ctx.fail('TG-CHK-E1', {
+            subject: t.name,
+            evidence: `name ${JSON.stringify(t.name)} is not 1–128 characters of [A-Za-z0-9_.-]`,
+          });
+        if (seen.has(t.name))
+          ctx.fail('TG-CHK-E1', { subject: `${t.name} duplicate`, evidence: `two tools are named "${t.name}"` });
         seen.add(t.name);
       }
       const byConvention = new Map<string, string[]>();
@@ -71,8 +83,14 @@ export async function runMetadataChecks(ctx: CheckContext): Promise<void> {
         if (c !== undefined) byConvention.set(c, [...(byConvention.get(c) ?? []), t.name]);
       }
       if (byConvention.size > 1) {
-        const parts = [...byConvention.entries()].map(([c, names]) => `${c}: ${names.slice(0, 3).join(', ')}${names.length > 3 ? ` (+${names.length - 3})` : ''}`);
-        ctx.fail('TG-CHK-E1', { subject: 'convention', severity: 'low', evidence: `tool names mix conventions — ${parts.join('; ')}` });
+        const parts = [...byConvention.entries()].map(
+          ([c, names]) => `${c}: ${names.slice(0, 3).join(', ')}${names.length > 3 ? ` (+${names.length - 3})` : ''}`,
+        );
+        ctx.fail('TG-CHK-E1', {
+          subject: 'convention',
+          severity: 'low',
+          evidence: `tool names mix conventions — ${parts.join('; ')}`,
+        });
       }
     },
     noTools,
@@ -86,9 +104,16 @@ export async function runMetadataChecks(ctx: CheckContext): Promise<void> {
         if (typeof d !== 'string' || d.trim().length === 0) {
           ctx.fail('TG-CHK-E2', { subject: t.name, evidence: `"${t.name}" has no description` });
         } else if (d.length > DESCRIPTION_ALERT_CHARS) {
-          ctx.fail('TG-CHK-E2', { subject: t.name, evidence: `"${t.name}" description is ${d.length} characters (alert above ${DESCRIPTION_ALERT_CHARS})` });
+          ctx.fail('TG-CHK-E2', {
+            subject: t.name,
+            evidence: `"${t.name}" description is ${d.length} characters (alert above ${DESCRIPTION_ALERT_CHARS})`,
+          });
         } else if (d.length > DESCRIPTION_WARN_CHARS) {
-          ctx.fail('TG-CHK-E2', { subject: t.name, severity: 'low', evidence: `"${t.name}" description is ${d.length} characters (warning above ${DESCRIPTION_WARN_CHARS})` });
+          ctx.fail('TG-CHK-E2', {
+            subject: t.name,
+            severity: 'low',
+            evidence: `"${t.name}" description is ${d.length} characters (warning above ${DESCRIPTION_WARN_CHARS})`,
+          });
         }
       }
     },
@@ -102,12 +127,19 @@ export async function runMetadataChecks(ctx: CheckContext): Promise<void> {
       let described = 0;
       for (const t of tools) {
         const props = properties(t['inputSchema']);
-        const missing = props.filter(([, p]) => typeof p['description'] !== 'string' || p['description'].trim() === '').map(([k]) => k);
+        const missing = props
+          .filter(([, p]) => typeof p['description'] !== 'string' || p['description'].trim() === '')
+          .map(([k]) => k);
         total += props.length;
         described += props.length - missing.length;
-        if (missing.length > 0) ctx.fail('TG-CHK-E3', { subject: t.name, evidence: `"${t.name}": ${missing.length} of ${props.length} parameters undocumented (${missing.join(', ')})` });
+        if (missing.length > 0)
+          ctx.fail('TG-CHK-E3', {
+            subject: t.name,
+            evidence: `"${t.name}": ${missing.length} of ${props.length} parameters undocumented (${missing.join(', ')})`,
+          });
       }
-      ctx.measurements['parameter description coverage'] = total === 0 ? '100%' : `${Math.round((described / total) * 100)}% (${described}/${total})`;
+      ctx.measurements['parameter description coverage'] =
+        total === 0 ? '100%' : `${Math.round((described / total) * 100)}% (${described}/${total})`;
     },
     noTools,
   );
@@ -119,15 +151,28 @@ export async function runMetadataChecks(ctx: CheckContext): Promise<void> {
         const a = t['annotations'];
         const words = splitWords(t.name).join(' ');
         if (!isPlainObject(a)) {
-          ctx.fail('TG-CHK-E4', { subject: t.name, severity: 'low', evidence: `"${t.name}" has no annotations (clients must assume it is destructive and open-world)` });
+          ctx.fail('TG-CHK-E4', {
+            subject: t.name,
+            severity: 'low',
+            evidence: `"${t.name}" has no annotations (clients must assume it is destructive and open-world)`,
+          });
           continue;
         }
         if (nameSuggestsDeletion(t.name) && a['destructiveHint'] !== true) {
-          ctx.fail('TG-CHK-E4', { subject: t.name, evidence: `"${t.name}" sounds destructive but declares destructiveHint: ${brief(a['destructiveHint'])}` });
+          ctx.fail('TG-CHK-E4', {
+            subject: t.name,
+            evidence: `"${t.name}" sounds destructive but declares destructiveHint: ${brief(a['destructiveHint'])}`,
+          });
         } else if (a['readOnlyHint'] === true && (MODIFYING.test(words) || nameSuggestsDeletion(t.name))) {
-          ctx.fail('TG-CHK-E4', { subject: t.name, evidence: `"${t.name}" sounds like it changes state but declares readOnlyHint: true` });
+          ctx.fail('TG-CHK-E4', {
+            subject: t.name,
+            evidence: `"${t.name}" sounds like it changes state but declares readOnlyHint: true`,
+          });
         } else if (a['readOnlyHint'] === true && a['destructiveHint'] === true) {
-          ctx.fail('TG-CHK-E4', { subject: t.name, evidence: `"${t.name}" declares both readOnlyHint and destructiveHint` });
+          ctx.fail('TG-CHK-E4', {
+            subject: t.name,
+            evidence: `"${t.name}" declares both readOnlyHint and destructiveHint`,
+          });
         }
       }
     },
@@ -156,9 +201,15 @@ export async function runMetadataChecks(ctx: CheckContext): Promise<void> {
           }
         });
         if (structured !== undefined) {
-          ctx.fail('TG-CHK-E5', { subject: t.name, evidence: `"${t.name}" returns structuredContent but declares no outputSchema` });
+          ctx.fail('TG-CHK-E5', {
+            subject: t.name,
+            evidence: `"${t.name}" returns structuredContent but declares no outputSchema`,
+          });
         } else if (jsonText !== undefined) {
-          ctx.fail('TG-CHK-E5', { subject: t.name, evidence: `"${t.name}" returns JSON as text (${brief(jsonText.result?.['content'], 80)}) without an outputSchema` });
+          ctx.fail('TG-CHK-E5', {
+            subject: t.name,
+            evidence: `"${t.name}" returns JSON as text (${brief(jsonText.result?.['content'], 80)}) without an outputSchema`,
+          });
         }
       }
     },
@@ -180,7 +231,10 @@ export async function runMetadataChecks(ctx: CheckContext): Promise<void> {
           const sim = cosine(va, vb);
           if (sim >= DUPLICATE_SIMILARITY) {
             reported.add(b.name);
-            ctx.fail('TG-CHK-E6', { subject: b.name, evidence: `"${a.name}" and "${b.name}" are ${Math.round(sim * 100)}% similar in name and description` });
+            ctx.fail('TG-CHK-E6', {
+              subject: b.name,
+              evidence: `"${a.name}" and "${b.name}" are ${Math.round(sim * 100)}% similar in name and description`,
+            });
           }
         }
       }
@@ -190,7 +244,9 @@ export async function runMetadataChecks(ctx: CheckContext): Promise<void> {
 
   await ctx.check('TG-CHK-E7', () => {
     if (tools.length > MAX_TOOLS) {
-      ctx.fail('TG-CHK-E7', { evidence: `${tools.length} tools exposed at once (seed 000 pitfall: more than ${MAX_TOOLS}); tool selection accuracy degrades past 30–50 tools` });
+      ctx.fail('TG-CHK-E7', {
+        evidence: `${tools.length} tools exposed at once (seed 000 pitfall: more than ${MAX_TOOLS}); tool selection accuracy degrades past 30–50 tools`,
+      });
     }
   });
 }

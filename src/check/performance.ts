@@ -45,7 +45,13 @@ export async function sample(op: () => Promise<unknown>, samples: number, concur
   await Promise.all(Array.from({ length: Math.max(1, concurrency) }, () => worker()));
   times.sort((a, b) => a - b);
   const r = (x: number): number => Math.round(x * 10) / 10;
-  return { samples: times.length, errors, p50: r(percentile(times, 50)), p95: r(percentile(times, 95)), p99: r(percentile(times, 99)) };
+  return {
+    samples: times.length,
+    errors,
+    p50: r(percentile(times, 50)),
+    p95: r(percentile(times, 95)),
+    p99: r(percentile(times, 99)),
+  };
 }
 
 function show(l: Latency): string {
@@ -57,30 +63,55 @@ export async function runPerformanceChecks(ctx: CheckContext): Promise<void> {
   const { perfSamples: n, perfConcurrency: c } = ctx.options;
   const t = ctx.target;
   const down = t.alive() ? undefined : 'the server is down';
-  await ctx.check('TG-CHK-K1', async () => {
-    const ops: [string, () => Promise<unknown>][] = [];
-    if (t.era === 'legacy') ops.push(['ping', () => t.request('ping', {})]);
-    if (ctx.tools.length > 0) ops.push(['tools/list', () => t.request('tools/list', {})]);
-    for (const [name, op] of ops) {
-      const l = await sample(op, n, c);
-      ctx.measurements[`${name} latency`] = show(l);
-      if (l.p99 > PROTOCOL_P99_MS) ctx.fail('TG-CHK-K1', { subject: name, evidence: `${name}: ${show(l)} at concurrency ${c}; p99 above ${PROTOCOL_P99_MS} ms` });
-      if (l.errors > 0) ctx.fail('TG-CHK-K1', { subject: `${name} errors`, severity: 'medium', evidence: `${name}: ${l.errors} of ${l.samples} requests failed at concurrency ${c}` });
-    }
-  }, down);
+  await ctx.check(
+    'TG-CHK-K1',
+    async () => {
+      const ops: [string, () => Promise<unknown>][] = [];
+      if (t.era === 'legacy') ops.push(['ping', () => t.request('ping', {})]);
+      if (ctx.tools.length > 0) ops.push(['tools/list', () => t.request('tools/list', {})]);
+      for (const [name, op] of ops) {
+        const l = await sample(op, n, c);
+        ctx.measurements[`${name} latency`] = show(l);
+        if (l.p99 > PROTOCOL_P99_MS)
+          ctx.fail('TG-CHK-K1', {
+            subject: name,
+            evidence: `${name}: ${show(l)} at concurrency ${c}; p99 above ${PROTOCOL_P99_MS} ms`,
+          });
+        if (l.errors > 0)
+          ctx.fail('TG-CHK-K1', {
+            subject: `${name} errors`,
+            severity: 'medium',
+            evidence: `${name}: ${l.errors} of ${l.samples} requests failed at concurrency ${c}`,
+          });
+      }
+    },
+    down,
+  );
 
   // The fastest read-only tool: the check measures the server's overhead, not a deliberately slow tool.
   const readOnly = ctx.calls
     .filter((r) => r.purpose === 'valid' && succeeded(r))
-    .filter((r) => ctx.tools.some((x) => x.name === r.tool && (x['annotations'] as { readOnlyHint?: unknown } | undefined)?.readOnlyHint === true))
+    .filter((r) =>
+      ctx.tools.some(
+        (x) => x.name === r.tool && (x['annotations'] as { readOnlyHint?: unknown } | undefined)?.readOnlyHint === true,
+      ),
+    )
     .sort((a, b) => a.ms - b.ms)[0];
   await ctx.check(
     'TG-CHK-K2',
     async () => {
       if (readOnly === undefined) return;
-      const l = await sample(() => t.request('tools/call', { name: readOnly.tool, arguments: readOnly.args as Record<string, unknown> }), n, c);
+      const l = await sample(
+        () => t.request('tools/call', { name: readOnly.tool, arguments: readOnly.args as Record<string, unknown> }),
+        n,
+        c,
+      );
       ctx.measurements[`tools/call ${readOnly.tool} latency`] = show(l);
-      if (l.p95 > TOOL_P95_MS) ctx.fail('TG-CHK-K2', { subject: readOnly.tool, evidence: `tools/call "${readOnly.tool}": ${show(l)} at concurrency ${c}; p95 above ${TOOL_P95_MS} ms` });
+      if (l.p95 > TOOL_P95_MS)
+        ctx.fail('TG-CHK-K2', {
+          subject: readOnly.tool,
+          evidence: `tools/call "${readOnly.tool}": ${show(l)} at concurrency ${c}; p95 above ${TOOL_P95_MS} ms`,
+        });
     },
     down ?? (readOnly === undefined ? 'no read-only tool answered a valid call' : undefined),
   );

@@ -92,23 +92,42 @@ export async function runProtocolChecks(ctx: CheckContext, lists: Map<string, Li
 
   await ctx.check('TG-CHK-A1', () => {
     if (id.name === undefined || id.name.length === 0) {
-      ctx.fail('TG-CHK-A1', { subject: 'serverInfo.name', evidence: `${t.era === 'modern' ? 'server/discover' : 'initialize'} result has no serverInfo name` });
+      ctx.fail('TG-CHK-A1', {
+        subject: 'serverInfo.name',
+        evidence: `${t.era === 'modern' ? 'server/discover' : 'initialize'} result has no serverInfo name`,
+      });
     }
     if (id.version === undefined || id.version.length === 0) {
-      ctx.fail('TG-CHK-A1', { subject: 'serverInfo.version', severity: 'low', evidence: 'serverInfo has no version (clients cannot pin or report it)' });
+      ctx.fail('TG-CHK-A1', {
+        subject: 'serverInfo.version',
+        severity: 'low',
+        evidence: 'serverInfo has no version (clients cannot pin or report it)',
+      });
     }
   });
 
   await ctx.check('TG-CHK-A2', async () => {
     for (const obs of lists.values()) {
-      if (obs.error !== undefined) ctx.fail('TG-CHK-A2', { subject: obs.method, evidence: `capability advertised, but ${obs.method} failed: ${obs.error}` });
+      if (obs.error !== undefined)
+        ctx.fail('TG-CHK-A2', {
+          subject: obs.method,
+          evidence: `capability advertised, but ${obs.method} failed: ${obs.error}`,
+        });
       if (obs.missingResultType === true) {
-        ctx.fail('TG-CHK-A2', { subject: `${obs.method} resultType`, severity: 'medium', evidence: `${obs.method} result lacks the required 2026-07-28 \`resultType\`` });
+        ctx.fail('TG-CHK-A2', {
+          subject: `${obs.method} resultType`,
+          severity: 'medium',
+          evidence: `${obs.method} result lacks the required 2026-07-28 \`resultType\``,
+        });
       }
     }
     if (t.era === 'legacy' && isPlainObject(id.capabilities['logging'])) {
       const r = await errorCodeOf(t.request('logging/setLevel', { level: 'info' }));
-      if (!r.ok) ctx.fail('TG-CHK-A2', { subject: 'logging/setLevel', evidence: `logging advertised, but logging/setLevel failed: ${r.text}` });
+      if (!r.ok)
+        ctx.fail('TG-CHK-A2', {
+          subject: 'logging/setLevel',
+          evidence: `logging advertised, but logging/setLevel failed: ${r.text}`,
+        });
     }
   });
 
@@ -116,12 +135,16 @@ export async function runProtocolChecks(ctx: CheckContext, lists: Map<string, Li
     const probes: [string, string][] = [['toolgate/no-such-method', 'an unknown method']];
     const caps = id.capabilities;
     if (!isPlainObject(caps['prompts'])) probes.push(['prompts/list', 'prompts/list without the prompts capability']);
-    if (!isPlainObject(caps['resources'])) probes.push(['resources/list', 'resources/list without the resources capability']);
+    if (!isPlainObject(caps['resources']))
+      probes.push(['resources/list', 'resources/list without the resources capability']);
     if (!isPlainObject(caps['tools'])) probes.push(['tools/list', 'tools/list without the tools capability']);
     for (const [method, what] of probes) {
       const r = await errorCodeOf(t.request(method, {}));
       if (r.code !== -32601) {
-        ctx.fail('TG-CHK-A3', { subject: method, evidence: `${what} answered ${r.ok ? `with a result ${r.text}` : r.text}; expected -32601` });
+        ctx.fail('TG-CHK-A3', {
+          subject: method,
+          evidence: `${what} answered ${r.ok ? `with a result ${r.text}` : r.text}; expected -32601`,
+        });
       }
     }
   });
@@ -129,15 +152,30 @@ export async function runProtocolChecks(ctx: CheckContext, lists: Map<string, Li
   await ctx.check('TG-CHK-A4', async () => {
     for (const obs of lists.values()) {
       if (obs.duplicates.length > 0) {
-        ctx.fail('TG-CHK-A4', { subject: `${obs.method} duplicates`, evidence: `${obs.method} returned duplicates across ${obs.pages} page(s): ${brief(obs.duplicates.slice(0, 5))}` });
+        ctx.fail('TG-CHK-A4', {
+          subject: `${obs.method} duplicates`,
+          evidence: `${obs.method} returned duplicates across ${obs.pages} page(s): ${brief(obs.duplicates.slice(0, 5))}`,
+        });
       }
-      if (obs.endless === true) ctx.fail('TG-CHK-A4', { subject: `${obs.method} endless`, evidence: `${obs.method} still returned nextCursor after ${MAX_PAGES} pages` });
+      if (obs.endless === true)
+        ctx.fail('TG-CHK-A4', {
+          subject: `${obs.method} endless`,
+          evidence: `${obs.method} still returned nextCursor after ${MAX_PAGES} pages`,
+        });
     }
-    const method = isPlainObject(id.capabilities['tools']) ? 'tools/list' : isPlainObject(id.capabilities['prompts']) ? 'prompts/list' : undefined;
+    const method = isPlainObject(id.capabilities['tools'])
+      ? 'tools/list'
+      : isPlainObject(id.capabilities['prompts'])
+        ? 'prompts/list'
+        : undefined;
     if (method !== undefined) {
       const r = await errorCodeOf(t.request(method, { cursor: 'toolgate-invalid-cursor' }));
       if (r.ok) {
-        ctx.fail('TG-CHK-A4', { subject: `${method} invalid cursor`, severity: 'low', evidence: `${method} with an unknown cursor answered with a result (expected -32602): ${r.text}` });
+        ctx.fail('TG-CHK-A4', {
+          subject: `${method} invalid cursor`,
+          severity: 'low',
+          evidence: `${method} with an unknown cursor answered with a result (expected -32602): ${r.text}`,
+        });
       }
     }
   });
@@ -147,19 +185,39 @@ export async function runProtocolChecks(ctx: CheckContext, lists: Map<string, Li
     if (stdio !== undefined) {
       const since = stdio.unsolicited.length;
       stdio.sendRaw('{"jsonrpc": "2.0", "id": "tg-malformed", "method": "tools/list", ');
-      const reply = await stdio.expectUnsolicited((m) => isPlainObject(m) && 'error' in m && (m as { id: unknown }).id === null, 2000, since);
-      if (reply === undefined) ctx.fail('TG-CHK-A5', { evidence: 'a malformed JSON line got no answer within 2 s (expected an error -32700 with id null)' });
-      else if ('error' in reply && reply.error.code !== -32700) ctx.fail('TG-CHK-A5', { evidence: `malformed JSON answered with ${reply.error.code} (expected -32700)` });
+      const reply = await stdio.expectUnsolicited(
+        (m) => isPlainObject(m) && 'error' in m && (m as { id: unknown }).id === null,
+        2000,
+        since,
+      );
+      if (reply === undefined)
+        ctx.fail('TG-CHK-A5', {
+          evidence: 'a malformed JSON line got no answer within 2 s (expected an error -32700 with id null)',
+        });
+      else if ('error' in reply && reply.error.code !== -32700)
+        ctx.fail('TG-CHK-A5', { evidence: `malformed JSON answered with ${reply.error.code} (expected -32700)` });
     } else if (ctx.http !== undefined) {
       const http = ctx.http;
-      const ex = await http.post('{"jsonrpc": "2.0", "id": 1, "method": ', { headers: http.eraHeaders('tools/list', {}) });
+      const ex = await http.post('{"jsonrpc": "2.0", "id": 1, "method": ', {
+        headers: http.eraHeaders('tools/list', {}),
+      });
       const err = ex.messages.find((m) => 'error' in m);
-      if (ex.status < 400 || ex.status >= 500) ctx.fail('TG-CHK-A5', { evidence: `malformed JSON body answered HTTP ${ex.status} (expected 400): ${brief(ex.body)}` });
+      if (ex.status < 400 || ex.status >= 500)
+        ctx.fail('TG-CHK-A5', {
+          evidence: `malformed JSON body answered HTTP ${ex.status} (expected 400): ${brief(ex.body)}`,
+        });
       else if (err !== undefined && 'error' in err && err.error.code !== -32700) {
-        ctx.fail('TG-CHK-A5', { evidence: `malformed JSON body answered HTTP ${ex.status} with JSON-RPC code ${err.error.code} (expected -32700)` });
+        ctx.fail('TG-CHK-A5', {
+          evidence: `malformed JSON body answered HTTP ${ex.status} with JSON-RPC code ${err.error.code} (expected -32700)`,
+        });
       }
     }
-    if (!t.alive()) ctx.fail('TG-CHK-A5', { subject: 'crash', severity: 'critical', evidence: 'the server died after receiving malformed JSON' });
+    if (!t.alive())
+      ctx.fail('TG-CHK-A5', {
+        subject: 'crash',
+        severity: 'critical',
+        evidence: 'the server died after receiving malformed JSON',
+      });
   });
 
   await ctx.check('TG-CHK-A6', async () => {
@@ -168,7 +226,10 @@ export async function runProtocolChecks(ctx: CheckContext, lists: Map<string, Li
     for (const [method, params] of probes) {
       const r = await errorCodeOf(t.request(method, params));
       if (r.code !== -32602) {
-        ctx.fail('TG-CHK-A6', { subject: `${method} ${brief(params)}`, evidence: `${method} with ${brief(params)} answered ${r.ok ? `a result ${r.text}` : r.text}; expected -32602` });
+        ctx.fail('TG-CHK-A6', {
+          subject: `${method} ${brief(params)}`,
+          evidence: `${method} with ${brief(params)} answered ${r.ok ? `a result ${r.text}` : r.text}; expected -32602`,
+        });
       }
     }
   });
@@ -178,17 +239,35 @@ export async function runProtocolChecks(ctx: CheckContext, lists: Map<string, Li
     if (stdio !== undefined) {
       const rawId = `tg-id-${ctx.canary.token}`;
       const since = stdio.unsolicited.length;
-      stdio.sendRaw(JSON.stringify({ jsonrpc: '2.0', id: rawId, method: 'tools/list', params: withEnvelope(t.era, {}) }));
+      stdio.sendRaw(
+        JSON.stringify({ jsonrpc: '2.0', id: rawId, method: 'tools/list', params: withEnvelope(t.era, {}) }),
+      );
       const reply = await stdio.expectUnsolicited(isResponseTo(rawId), ctx.options.timeoutMs, since);
       if (reply === undefined) {
         const other = stdio.unsolicited.slice(since).find((m) => 'result' in m || 'error' in m);
-        ctx.fail('TG-CHK-A7', { subject: 'string id', evidence: other === undefined ? `no response carried the string id "${rawId}"` : `the response to string id "${rawId}" came back with id ${brief((other as { id: unknown }).id)}` });
+        ctx.fail('TG-CHK-A7', {
+          subject: 'string id',
+          evidence:
+            other === undefined
+              ? `no response carried the string id "${rawId}"`
+              : `the response to string id "${rawId}" came back with id ${brief((other as { id: unknown }).id)}`,
+        });
       }
       const before = stdio.unsolicited.length;
-      stdio.sendRaw(JSON.stringify({ jsonrpc: '2.0', method: 'notifications/cancelled', params: withEnvelope(t.era, { requestId: 'tg-never-sent', reason: 'probe' }) }));
+      stdio.sendRaw(
+        JSON.stringify({
+          jsonrpc: '2.0',
+          method: 'notifications/cancelled',
+          params: withEnvelope(t.era, { requestId: 'tg-never-sent', reason: 'probe' }),
+        }),
+      );
       await sleep(500);
       const answers = stdio.unsolicited.slice(before).filter((m) => 'result' in m || 'error' in m);
-      if (answers.length > 0) ctx.fail('TG-CHK-A7', { subject: 'notification answered', evidence: `a notification got a response: ${brief(answers[0])}` });
+      if (answers.length > 0)
+        ctx.fail('TG-CHK-A7', {
+          subject: 'notification answered',
+          evidence: `a notification got a response: ${brief(answers[0])}`,
+        });
     } else if (ctx.http !== undefined) {
       const http = ctx.http;
       const rawId = `tg-id-${ctx.canary.token}`;
@@ -196,7 +275,10 @@ export async function runProtocolChecks(ctx: CheckContext, lists: Map<string, Li
       const ex = await http.post(body, { headers: http.eraHeaders('tools/list', {}) });
       const resp = ex.messages.find((m) => 'result' in m || 'error' in m);
       if (resp !== undefined && (resp as { id: unknown }).id !== rawId) {
-        ctx.fail('TG-CHK-A7', { subject: 'string id', evidence: `request id "${rawId}" came back as ${brief((resp as { id: unknown }).id)}` });
+        ctx.fail('TG-CHK-A7', {
+          subject: 'string id',
+          evidence: `request id "${rawId}" came back as ${brief((resp as { id: unknown }).id)}`,
+        });
       }
     }
   });
@@ -207,9 +289,14 @@ export async function runProtocolChecks(ctx: CheckContext, lists: Map<string, Li
       const name = `toolgate-no-such-tool-${ctx.canary.token}`;
       const r = await ctx.callTool(name, {}, 'valid', 'unknown tool');
       if (r.outcome === 'result') {
-        ctx.fail('TG-CHK-A8', { evidence: `tools/call of unknown tool "${name}" returned a tool result ${brief(r.result)} instead of a JSON-RPC error` });
+        ctx.fail('TG-CHK-A8', {
+          evidence: `tools/call of unknown tool "${name}" returned a tool result ${brief(r.result)} instead of a JSON-RPC error`,
+        });
       } else if (r.outcome === 'error' && r.error?.code !== -32602) {
-        ctx.fail('TG-CHK-A8', { severity: 'low', evidence: `unknown tool answered JSON-RPC ${r.error?.code} (spec example: -32602)` });
+        ctx.fail('TG-CHK-A8', {
+          severity: 'low',
+          evidence: `unknown tool answered JSON-RPC ${r.error?.code} (spec example: -32602)`,
+        });
       }
     },
     isPlainObject(id.capabilities['tools']) ? undefined : 'no tools capability',
@@ -235,12 +322,17 @@ export function resultShapeProblems(result: JsonObject, era: 'legacy' | 'modern'
     }
     const type = item['type'];
     if (!CONTENT_TYPES.has(type)) problems.push(`content[${i}] has unknown type "${type}"`);
-    if (type === 'text' && typeof item['text'] !== 'string') problems.push(`content[${i}] text item without a string \`text\``);
-    if ((type === 'image' || type === 'audio') && (typeof item['data'] !== 'string' || typeof item['mimeType'] !== 'string')) {
+    if (type === 'text' && typeof item['text'] !== 'string')
+      problems.push(`content[${i}] text item without a string \`text\``);
+    if (
+      (type === 'image' || type === 'audio') &&
+      (typeof item['data'] !== 'string' || typeof item['mimeType'] !== 'string')
+    ) {
       problems.push(`content[${i}] ${type} item without data/mimeType`);
     }
   }
-  if (result['isError'] !== undefined && typeof result['isError'] !== 'boolean') problems.push('isError is not a boolean');
+  if (result['isError'] !== undefined && typeof result['isError'] !== 'boolean')
+    problems.push('isError is not a boolean');
   return problems;
 }
 
@@ -248,12 +340,20 @@ export function resultShapeProblems(result: JsonObject, era: 'legacy' | 'modern'
 export async function runLateProtocolChecks(ctx: CheckContext): Promise<void> {
   await ctx.check('TG-CHK-A9', () => {
     for (const tool of ctx.tools) {
-      if (!isPlainObject(tool['inputSchema'])) ctx.fail('TG-CHK-A9', { subject: `tool ${tool.name}`, evidence: `tool "${tool.name}" has no inputSchema object` });
+      if (!isPlainObject(tool['inputSchema']))
+        ctx.fail('TG-CHK-A9', {
+          subject: `tool ${tool.name}`,
+          evidence: `tool "${tool.name}" has no inputSchema object`,
+        });
     }
     for (const r of ctx.calls) {
       if (r.outcome !== 'result' || r.result === undefined) continue;
       const problems = resultShapeProblems(r.result, ctx.target.era);
-      if (problems.length > 0) ctx.fail('TG-CHK-A9', { subject: `result of ${r.tool}`, evidence: `tools/call ${r.tool} (${r.label}): ${problems.join('; ')}` });
+      if (problems.length > 0)
+        ctx.fail('TG-CHK-A9', {
+          subject: `result of ${r.tool}`,
+          evidence: `tools/call ${r.tool} (${r.label}): ${problems.join('; ')}`,
+        });
     }
   });
 
@@ -265,11 +365,17 @@ export async function runLateProtocolChecks(ctx: CheckContext): Promise<void> {
       for (const r of ctx.calls.filter((c) => c.tool === tool.name && succeeded(c))) {
         const sc = r.result?.['structuredContent'];
         if (sc === undefined) {
-          ctx.fail('TG-CHK-A10', { subject: tool.name, evidence: `"${tool.name}" declares outputSchema but a successful result (${r.label}) has no structuredContent` });
+          ctx.fail('TG-CHK-A10', {
+            subject: tool.name,
+            evidence: `"${tool.name}" declares outputSchema but a successful result (${r.label}) has no structuredContent`,
+          });
           break;
         }
         if (compiled.validate !== undefined && !compiled.validate(sc)) {
-          ctx.fail('TG-CHK-A10', { subject: tool.name, evidence: `structuredContent of "${tool.name}" does not match its outputSchema: ${compiled.errors()}; got ${brief(sc)}` });
+          ctx.fail('TG-CHK-A10', {
+            subject: tool.name,
+            evidence: `structuredContent of "${tool.name}" does not match its outputSchema: ${compiled.errors()}; got ${brief(sc)}`,
+          });
           break;
         }
       }
@@ -282,15 +388,25 @@ export async function runLateProtocolChecks(ctx: CheckContext): Promise<void> {
         const prev = r.progress[i - 1]?.progress ?? 0;
         const cur = r.progress[i]?.progress ?? 0;
         if (cur <= prev) {
-          ctx.fail('TG-CHK-A11', { subject: r.tool, evidence: `progress of "${r.tool}" went ${prev} → ${cur} (must increase): ${brief(r.progress.map((p) => p.progress))}` });
+          ctx.fail('TG-CHK-A11', {
+            subject: r.tool,
+            evidence: `progress of "${r.tool}" went ${prev} → ${cur} (must increase): ${brief(r.progress.map((p) => p.progress))}`,
+          });
           break;
         }
       }
     }
     const late = (ctx.stdio?.unsolicited ?? []).filter(
-      (m: JsonRpcMessage) => 'method' in m && m.method === 'notifications/progress' && String(m.params?.['progressToken'] ?? '').startsWith('tgc-'),
+      (m: JsonRpcMessage) =>
+        'method' in m &&
+        m.method === 'notifications/progress' &&
+        String(m.params?.['progressToken'] ?? '').startsWith('tgc-'),
     );
-    if (late.length > 0) ctx.fail('TG-CHK-A11', { subject: 'after completion', evidence: `${late.length} progress notification(s) arrived for finished requests, e.g. ${brief(late[0])}` });
+    if (late.length > 0)
+      ctx.fail('TG-CHK-A11', {
+        subject: 'after completion',
+        evidence: `${late.length} progress notification(s) arrived for finished requests, e.g. ${brief(late[0])}`,
+      });
   });
 
   const stdio = ctx.stdio;
@@ -307,18 +423,35 @@ export async function runLateProtocolChecks(ctx: CheckContext): Promise<void> {
           jsonrpc: '2.0',
           id: rawId,
           method: 'tools/call',
-          params: withEnvelope(ctx.target.era, { name: slow.tool, arguments: slow.args as JsonObject, _meta: { progressToken: rawId } }),
+          params: withEnvelope(ctx.target.era, {
+            name: slow.tool,
+            arguments: slow.args as JsonObject,
+            _meta: { progressToken: rawId },
+          }),
         }),
       );
       const since = stdio.unsolicited.length;
       await sleep(150);
-      stdio.sendRaw(JSON.stringify({ jsonrpc: '2.0', method: 'notifications/cancelled', params: withEnvelope(ctx.target.era, { requestId: rawId, reason: 'toolgate check cancellation probe' }) }));
+      stdio.sendRaw(
+        JSON.stringify({
+          jsonrpc: '2.0',
+          method: 'notifications/cancelled',
+          params: withEnvelope(ctx.target.era, { requestId: rawId, reason: 'toolgate check cancellation probe' }),
+        }),
+      );
       const waitMs = Math.min(ctx.options.timeoutMs, Math.max(1500, slow.ms * 2));
       const reply = await stdio.expectUnsolicited(isResponseTo(rawId), waitMs, since);
       if (reply !== undefined) {
-        ctx.fail('TG-CHK-A12', { subject: slow.tool, evidence: `"${slow.tool}" still answered request ${rawId} after notifications/cancelled: ${brief(reply)}` });
+        ctx.fail('TG-CHK-A12', {
+          subject: slow.tool,
+          evidence: `"${slow.tool}" still answered request ${rawId} after notifications/cancelled: ${brief(reply)}`,
+        });
       }
     },
-    stdio === undefined ? 'checked on stdio targets (HTTP cancellation is era-specific)' : slow === undefined ? 'no callable tool runs long enough (≥ 500 ms) to cancel' : undefined,
+    stdio === undefined
+      ? 'checked on stdio targets (HTTP cancellation is era-specific)'
+      : slow === undefined
+        ? 'no callable tool runs long enough (≥ 500 ms) to cancel'
+        : undefined,
   );
 }

@@ -6,7 +6,13 @@ export const FORMATS = ['terminal', 'json', 'junit', 'markdown', 'html'] as cons
 export type ReportFormat = (typeof FORMATS)[number];
 
 /** File extension of each machine format. */
-export const EXTENSIONS: Record<ReportFormat, string> = { terminal: 'txt', json: 'json', junit: 'xml', markdown: 'md', html: 'html' };
+export const EXTENSIONS: Record<ReportFormat, string> = {
+  terminal: 'txt',
+  json: 'json',
+  junit: 'xml',
+  markdown: 'md',
+  html: 'html',
+};
 
 /** Findings of one check id printed in full on the terminal; the rest are listed by subject. */
 const TERMINAL_PER_CHECK = 3;
@@ -17,7 +23,9 @@ function open(r: CheckReport): Finding[] {
 
 /** "2 critical, 1 high" style counts of open findings. */
 export function severityCounts(findings: Finding[]): string {
-  const parts = SEVERITIES.map((s) => [s, findings.filter((f) => f.severity === s).length] as const).filter(([, n]) => n > 0);
+  const parts = SEVERITIES.map((s) => [s, findings.filter((f) => f.severity === s).length] as const).filter(
+    ([, n]) => n > 0,
+  );
   return parts.length === 0 ? 'none' : parts.map(([s, n]) => `${n} ${s}`).join(', ');
 }
 
@@ -46,14 +54,17 @@ export function renderTerminal(r: CheckReport): string {
   const lines: string[] = [];
   lines.push(`toolgate check — ${headline(r)}`, summaryLine(r), '');
   lines.push(`${'Category'.padEnd(13)}${'Grade'.padEnd(7)}${'Score'.padEnd(7)}${'Findings'.padEnd(10)}Checks run`);
-  for (const c of r.categories) lines.push(`${c.category.padEnd(13)}${c.grade.padEnd(7)}${String(c.score).padEnd(7)}${String(c.findings).padEnd(10)}${c.checks}`);
+  for (const c of r.categories)
+    lines.push(
+      `${c.category.padEnd(13)}${c.grade.padEnd(7)}${String(c.score).padEnd(7)}${String(c.findings).padEnd(10)}${c.checks}`,
+    );
   const fs = open(r);
   if (fs.length > 0) {
     lines.push('', 'Findings, most severe first:');
     // Long runs of one check (e.g. a missing additionalProperties on every tool) are folded after three.
     const shown = new Map<string, number>();
     for (const f of fs) {
-      const n = (shown.get(f.fingerprint.split(':')[0] ?? f.id) ?? 0) + 1;
+      const n = (shown.get(f.id) ?? 0) + 1;
       shown.set(f.id, n);
       if (n > TERMINAL_PER_CHECK) continue;
       lines.push(`${f.severity.toUpperCase().padEnd(9)}${f.id.padEnd(11)} ${findingTitle(f)}`);
@@ -62,7 +73,12 @@ export function renderTerminal(r: CheckReport): string {
     for (const [id, n] of shown) {
       if (n <= TERMINAL_PER_CHECK) continue;
       const more = fs.filter((f) => f.id === id).slice(TERMINAL_PER_CHECK);
-      lines.push(`… ${id}: ${more.length} more (${more.map((f) => f.subject ?? '').slice(0, 12).join(', ')}${more.length > 12 ? ', …' : ''}); see --format json|markdown|html`);
+      lines.push(
+        `… ${id}: ${more.length} more (${more
+          .map((f) => f.subject ?? '')
+          .slice(0, 12)
+          .join(', ')}${more.length > 12 ? ', …' : ''}); see --format json|markdown|html`,
+      );
     }
   }
   if (r.staleBaseline.length > 0) {
@@ -86,21 +102,26 @@ export function renderJson(r: CheckReport): string {
   return JSON.stringify(r, null, 2) + '\n';
 }
 
+// XML 1.0 cannot carry most control characters, not even escaped: they are written as \uXXXX text instead.
+// eslint-disable-next-line no-control-regex
+const XML_INVALID = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g;
+
 function xml(s: string): string {
   return s
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')
     .replace(/"/g, '&quot;')
-    // XML 1.0 cannot carry most control characters, not even escaped.
-    .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+    .replace(XML_INVALID, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /** JUnit XML: one suite per category, one test case per check id; findings are failures, skipped checks skipped. */
 export function renderJunit(r: CheckReport): string {
   const out: string[] = ['<?xml version="1.0" encoding="UTF-8"?>'];
   const failures = r.checks.filter((c) => c.status === 'fail').length;
-  out.push(`<testsuites name="toolgate check" tests="${r.checks.length}" failures="${failures}" time="${(r.durationMs / 1000).toFixed(3)}">`);
+  out.push(
+    `<testsuites name="toolgate check" tests="${r.checks.length}" failures="${failures}" time="${(r.durationMs / 1000).toFixed(3)}">`,
+  );
   const categories = [...new Set(r.checks.map((c) => c.category))];
   for (const cat of categories) {
     const checks = r.checks.filter((c) => c.category === cat);
@@ -113,8 +134,15 @@ export function renderJunit(r: CheckReport): string {
       if (c.status === 'fail') {
         const fs = r.findings.filter((x) => x.id === c.id);
         const worst = fs[0]?.severity ?? 'info';
-        const text = fs.map((x) => `[${x.severity}${x.baselined === true ? ', baselined' : ''}] ${x.subject ?? ''}: ${x.evidence}\nfix: ${x.remediation}`).join('\n\n');
-        out.push(`      <failure type="${worst}" message="${xml(`${fs.length} finding(s), worst ${worst}`)}">${xml(text)}</failure>`);
+        const text = fs
+          .map(
+            (x) =>
+              `[${x.severity}${x.baselined === true ? ', baselined' : ''}] ${x.subject ?? ''}: ${x.evidence}\nfix: ${x.remediation}`,
+          )
+          .join('\n\n');
+        out.push(
+          `      <failure type="${worst}" message="${xml(`${fs.length} finding(s), worst ${worst}`)}">${xml(text)}</failure>`,
+        );
       }
       out.push('    </testcase>');
     }
@@ -122,8 +150,12 @@ export function renderJunit(r: CheckReport): string {
   }
   if (r.staleBaseline.length > 0) {
     out.push(`  <testsuite name="baseline" tests="1" failures="1">`);
-    out.push(`    <testcase classname="toolgate.check.baseline" name="${STALE_BASELINE_ID} baseline entries still occur">`);
-    out.push(`      <failure type="stale-baseline" message="${r.staleBaseline.length} stale baseline entr(ies)">${xml(r.staleBaseline.join('\n'))}</failure>`);
+    out.push(
+      `    <testcase classname="toolgate.check.baseline" name="${STALE_BASELINE_ID} baseline entries still occur">`,
+    );
+    out.push(
+      `      <failure type="stale-baseline" message="${r.staleBaseline.length} stale baseline entr(ies)">${xml(r.staleBaseline.join('\n'))}</failure>`,
+    );
     out.push('    </testcase>', '  </testsuite>');
   }
   out.push('</testsuites>');
@@ -142,9 +174,11 @@ export function renderMarkdown(r: CheckReport): string {
   const fs = open(r);
   if (fs.length > 0) {
     lines.push('', '## Findings', '', '| Severity | Id | Finding | Evidence | Fix |', '|---|---|---|---|---|');
-    for (const f of fs) lines.push(`| ${f.severity} | ${f.id} | ${md(findingTitle(f))} | ${md(f.evidence)} | ${md(f.remediation)} |`);
+    for (const f of fs)
+      lines.push(`| ${f.severity} | ${f.id} | ${md(findingTitle(f))} | ${md(f.evidence)} | ${md(f.remediation)} |`);
   }
-  if (r.staleBaseline.length > 0) lines.push('', `## Stale baseline entries (${STALE_BASELINE_ID})`, '', ...r.staleBaseline.map((s) => `- \`${s}\``));
+  if (r.staleBaseline.length > 0)
+    lines.push('', `## Stale baseline entries (${STALE_BASELINE_ID})`, '', ...r.staleBaseline.map((s) => `- \`${s}\``));
   const m = Object.entries(r.measurements);
   if (m.length > 0) lines.push('', '## Measurements', '', ...m.map(([k, v]) => `- ${md(k)}: ${md(String(v))}`));
   if (r.notes.length > 0) lines.push('', '## Notes', '', ...r.notes.map((n) => `- ${md(n)}`));
@@ -158,11 +192,24 @@ function html(s: string): string {
 /** A self-contained HTML page (no scripts, no external assets). */
 export function renderHtml(r: CheckReport): string {
   const rows = open(r)
-    .map((f) => `<tr class="${f.severity}"><td>${f.severity}</td><td><code>${html(f.id)}</code></td><td>${html(findingTitle(f))}<div class="ev">${html(f.evidence)}</div><div class="cl">${html(f.checklist)}</div></td><td>${html(f.remediation)}</td></tr>`)
+    .map(
+      (f) =>
+        `<tr class="${f.severity}"><td>${f.severity}</td><td><code>${html(f.id)}</code></td><td>${html(findingTitle(f))}<div class="ev">${html(f.evidence)}</div><div class="cl">${html(f.checklist)}</div></td><td>${html(f.remediation)}</td></tr>`,
+    )
     .join('\n');
-  const cats = r.categories.map((c) => `<tr><td>${c.category}</td><td class="g${c.grade}">${c.grade}</td><td>${c.score}</td><td>${c.findings}</td><td>${c.checks}</td></tr>`).join('\n');
-  const meas = Object.entries(r.measurements).map(([k, v]) => `<li>${html(k)}: ${html(String(v))}</li>`).join('');
-  const stale = r.staleBaseline.length === 0 ? '' : `<h2>Stale baseline entries (${STALE_BASELINE_ID})</h2><ul>${r.staleBaseline.map((s) => `<li><code>${html(s)}</code></li>`).join('')}</ul>`;
+  const cats = r.categories
+    .map(
+      (c) =>
+        `<tr><td>${c.category}</td><td class="g${c.grade}">${c.grade}</td><td>${c.score}</td><td>${c.findings}</td><td>${c.checks}</td></tr>`,
+    )
+    .join('\n');
+  const meas = Object.entries(r.measurements)
+    .map(([k, v]) => `<li>${html(k)}: ${html(String(v))}</li>`)
+    .join('');
+  const stale =
+    r.staleBaseline.length === 0
+      ? ''
+      : `<h2>Stale baseline entries (${STALE_BASELINE_ID})</h2><ul>${r.staleBaseline.map((s) => `<li><code>${html(s)}</code></li>`).join('')}</ul>`;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>toolgate check: grade ${r.grade}</title>
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">

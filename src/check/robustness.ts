@@ -1,4 +1,3 @@
-import type { JsonObject } from '../jsonrpc/types.js';
 import { answerText, brief, type CallRecord, type CheckContext } from './context.js';
 import { attackProbes, boundaryProbes, validObject, type InputBait } from './inputs.js';
 import { describeError } from './protocol.js';
@@ -47,9 +46,14 @@ export async function runRobustnessChecks(ctx: CheckContext, bait: InputBait): P
   await ctx.check(
     'TG-CHK-H1',
     () => {
-      for (const r of ctx.calls.filter((c) => c.purpose === 'valid' && c.tool !== '' && tools.some((t) => t.name === c.tool))) {
+      for (const r of ctx.calls.filter(
+        (c) => c.purpose === 'valid' && c.tool !== '' && tools.some((t) => t.name === c.tool),
+      )) {
         if (r.outcome === 'error' && r.error !== undefined && r.error.code !== -32602) {
-          ctx.fail('TG-CHK-H1', { subject: r.tool, evidence: `"${r.tool}" with ${brief(r.args, 100)} answered JSON-RPC ${r.error.code}: ${brief(r.error.message)}` });
+          ctx.fail('TG-CHK-H1', {
+            subject: r.tool,
+            evidence: `"${r.tool}" with ${brief(r.args, 100)} answered JSON-RPC ${r.error.code}: ${brief(r.error.message)}`,
+          });
         }
       }
     },
@@ -66,7 +70,10 @@ export async function runRobustnessChecks(ctx: CheckContext, bait: InputBait): P
           if (!ctx.canCall()) return;
           const r = await ctx.callTool(tool.name, probe.args, 'boundary', probe.label);
           if (r.outcome === 'error' && r.error !== undefined && r.error.code !== -32602 && r.error.code !== -32600) {
-            ctx.fail('TG-CHK-H2', { subject: `${tool.name}: ${probe.label}`, evidence: `"${tool.name}" with ${probe.label} answered JSON-RPC ${r.error.code}: ${brief(r.error.message)}` });
+            ctx.fail('TG-CHK-H2', {
+              subject: `${tool.name}: ${probe.label}`,
+              evidence: `"${tool.name}" with ${probe.label} answered JSON-RPC ${r.error.code}: ${brief(r.error.message)}`,
+            });
           }
         }
       }
@@ -90,15 +97,24 @@ export async function runRobustnessChecks(ctx: CheckContext, bait: InputBait): P
           if (probe.kind === 'ssrf') {
             const hits = ctx.canary.ssrfHits().length - hitsBefore;
             if (hits > 0) {
-              ctx.fail('TG-CHK-H3', { subject: `${tool.name} ssrf`, severity: 'high', evidence: `"${tool.name}" fetched the internal URL it was given (${probe.label}); the checker's loopback listener received ${hits} request(s)` });
+              ctx.fail('TG-CHK-H3', {
+                subject: `${tool.name} ssrf`,
+                severity: 'high',
+                evidence: `"${tool.name}" fetched the internal URL it was given (${probe.label}); the checker's loopback listener received ${hits} request(s)`,
+              });
             }
           } else if (probe.kind !== undefined && EXECUTED[probe.kind].test(text)) {
             const severity = probe.kind === 'sql' ? 'high' : 'critical';
-            ctx.fail('TG-CHK-H3', { subject: `${tool.name} ${probe.kind}`, severity, evidence: `"${tool.name}" with ${probe.label} returned ${brief(text.match(EXECUTED[probe.kind])?.[0] ?? '')}…` });
+            ctx.fail('TG-CHK-H3', {
+              subject: `${tool.name} ${probe.kind}`,
+              severity,
+              evidence: `"${tool.name}" with ${probe.label} returned ${brief(text.match(EXECUTED[probe.kind])?.[0] ?? '')}…`,
+            });
           }
         }
       }
-      if (probes === 0) ctx.skipCheck('TG-CHK-H3', 'no callable tool has a path-, command-, query- or URL-like string parameter');
+      if (probes === 0)
+        ctx.skipCheck('TG-CHK-H3', 'no callable tool has a path-, command-, query- or URL-like string parameter');
     },
     none,
   );
@@ -108,26 +124,31 @@ export async function runRobustnessChecks(ctx: CheckContext, bait: InputBait): P
     let answered = true;
     let why = '';
     try {
-      await ctx.target.request(ctx.target.era === 'legacy' ? 'ping' : 'tools/list', {}, { timeoutMs: ctx.options.timeoutMs });
+      await ctx.target.request(
+        ctx.target.era === 'legacy' ? 'ping' : 'tools/list',
+        {},
+        { timeoutMs: ctx.options.timeoutMs },
+      );
     } catch (err) {
       // a JSON-RPC error still proves the server is up
       answered = (err as { name?: string }).name === 'RemoteError';
       why = describeError(err);
     }
     if (fatal !== undefined || !answered) {
-      const cause = fatal === undefined ? '' : ` after tools/call "${fatal.tool}" (${fatal.label}): ${fatal.transportError ?? ''}`;
-      ctx.fail('TG-CHK-H4', { evidence: `the server stopped answering${cause}${answered ? '' : `; final liveness probe: ${why}`}` });
+      const cause =
+        fatal === undefined ? '' : ` after tools/call "${fatal.tool}" (${fatal.label}): ${fatal.transportError ?? ''}`;
+      ctx.fail('TG-CHK-H4', {
+        evidence: `the server stopped answering${cause}${answered ? '' : `; final liveness probe: ${why}`}`,
+      });
     }
   });
 
   await ctx.check('TG-CHK-H5', () => {
     for (const r of ctx.calls.filter((c) => c.outcome === 'timeout')) {
-      ctx.fail('TG-CHK-H5', { subject: `${r.tool}: ${r.label}`, evidence: `tools/call "${r.tool}" (${r.label}) gave no answer within ${ctx.options.timeoutMs} ms` });
+      ctx.fail('TG-CHK-H5', {
+        subject: `${r.tool}: ${r.label}`,
+        evidence: `tools/call "${r.tool}" (${r.label}) gave no answer within ${ctx.options.timeoutMs} ms`,
+      });
     }
   });
-}
-
-/** The arguments of a record, as an object (for re-use in later probes). */
-export function argsOf(r: CallRecord): JsonObject {
-  return isPlainObject(r.args) ? r.args : {};
 }

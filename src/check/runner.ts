@@ -1,3 +1,4 @@
+import { DEFAULT_INHERITED_ENV } from '../upstreams/stdio.js';
 import { VERSION } from '../version.js';
 import { runAuthChecks } from './auth.js';
 import { CanaryKit } from './canary.js';
@@ -29,13 +30,11 @@ export interface RunOptions extends CheckOptions {
   era: Era | 'auto';
 }
 
-/** Environment variables a stdio target inherits (as the MCP SDK does): nothing else of the caller's leaks in. */
-const INHERITED_ENV = ['HOME', 'LOGNAME', 'PATH', 'SHELL', 'TERM', 'USER', 'LANG', 'LC_ALL', 'TMPDIR', 'TEMP', 'TMP', 'SYSTEMROOT', 'NODE_OPTIONS'];
-
 /** The environment a stdio target starts with: the allowlist, the canaries, then the user's `--env`. */
 export function targetEnv(canary: CanaryKit, userEnv: Record<string, string>): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const k of INHERITED_ENV) {
+  // The gateway's own allowlist for stdio upstreams: a server under check sees what it would see behind toolgate.
+  for (const k of DEFAULT_INHERITED_ENV) {
     const v = process.env[k];
     if (v !== undefined) env[k] = v;
   }
@@ -57,17 +56,45 @@ export function describeTarget(spec: TargetSpec): string {
 /** Connects to the target (spawning it for stdio); throws `TargetError` when it cannot be checked at all. */
 async function connect(spec: TargetSpec, options: RunOptions, canary: CanaryKit): Promise<McpTarget> {
   if (spec.kind === 'stdio') {
-    const o = { command: spec.command, args: spec.args, env: targetEnv(canary, spec.env), era: options.era, timeoutMs: options.timeoutMs };
+    const o = {
+      command: spec.command,
+      args: spec.args,
+      env: targetEnv(canary, spec.env),
+      era: options.era,
+      timeoutMs: options.timeoutMs,
+    };
     return StdioTarget.start(spec.cwd === undefined ? o : { ...o, cwd: spec.cwd });
   }
-  return HttpTarget.connect({ url: spec.url, headers: spec.headers, era: options.era, timeoutMs: options.timeoutMs, resolve: spec.resolve });
+  return HttpTarget.connect({
+    url: spec.url,
+    headers: spec.headers,
+    era: options.era,
+    timeoutMs: options.timeoutMs,
+    resolve: spec.resolve,
+  });
 }
 
 /** Ids whose checks read the calls the exercise phase makes. */
-const NEEDS_CALLS = ['TG-CHK-A9', 'TG-CHK-A10', 'TG-CHK-A11', 'TG-CHK-A12', 'TG-CHK-E5', 'TG-CHK-H1', 'TG-CHK-I1', 'TG-CHK-I2', 'TG-CHK-I3', 'TG-CHK-I4', 'TG-CHK-K2'];
+const NEEDS_CALLS = [
+  'TG-CHK-A9',
+  'TG-CHK-A10',
+  'TG-CHK-A11',
+  'TG-CHK-A12',
+  'TG-CHK-E5',
+  'TG-CHK-H1',
+  'TG-CHK-I1',
+  'TG-CHK-I2',
+  'TG-CHK-I3',
+  'TG-CHK-I4',
+  'TG-CHK-K2',
+];
 
 /** Runs every enabled check against one target and returns the report (findings not yet baselined). */
-export async function runCheck(spec: TargetSpec, options: RunOptions, onProgress: (line: string) => void = () => undefined): Promise<CheckReport> {
+export async function runCheck(
+  spec: TargetSpec,
+  options: RunOptions,
+  onProgress: (line: string) => void = () => undefined,
+): Promise<CheckReport> {
   const startedAt = new Date();
   const canary = new CanaryKit(options.canaries);
   await canary.start();
@@ -76,7 +103,9 @@ export async function runCheck(spec: TargetSpec, options: RunOptions, onProgress
     onProgress(`connecting to ${describeTarget(spec)} …`);
     target = await connect(spec, options, canary);
     const id = target.identity;
-    onProgress(`connected: ${id.name ?? 'unnamed server'} ${id.version ?? ''} — ${target.era} era (${id.protocolVersion}) over ${target.kind}`);
+    onProgress(
+      `connected: ${id.name ?? 'unnamed server'} ${id.version ?? ''} — ${target.era} era (${id.protocolVersion}) over ${target.kind}`,
+    );
     const ctx = new CheckContext(target, options, canary, onProgress);
     const bait = { validUrl: canary.validUrl(), ssrfUrls: canary.ssrfUrls() };
     const group = (name: string): void => onProgress(`[${name}]`);
@@ -88,7 +117,11 @@ export async function runCheck(spec: TargetSpec, options: RunOptions, onProgress
     await runHttpChecks(ctx);
     group('auth');
     await runAuthChecks(ctx);
-    if (ctx.categoryEnabled(NEEDS_CALLS) || ctx.enabled('TG-CHK-F6') || ctx.categoryEnabled(['TG-CHK-H2', 'TG-CHK-H3'])) {
+    if (
+      ctx.categoryEnabled(NEEDS_CALLS) ||
+      ctx.enabled('TG-CHK-F6') ||
+      ctx.categoryEnabled(['TG-CHK-H2', 'TG-CHK-H3'])
+    ) {
       onProgress(`calling ${ctx.callableTools().length} of ${ctx.tools.length} tools with valid inputs …`);
       await exerciseTools(ctx, bait);
     }
@@ -113,7 +146,8 @@ export async function runCheck(spec: TargetSpec, options: RunOptions, onProgress
     await runLeakageChecks(ctx);
 
     const outcomes: CheckOutcome[] = CHECKS.map(
-      (c) => ctx.outcomes.get(c.id) ?? { id: c.id, category: c.category, title: c.title, status: 'skip', note: 'not run' },
+      (c) =>
+        ctx.outcomes.get(c.id) ?? { id: c.id, category: c.category, title: c.title, status: 'skip', note: 'not run' },
     );
     const findings = sortFindings(ctx.findings);
     const points = score(findings);

@@ -3,13 +3,14 @@ import { Ajv2019 } from 'ajv/dist/2019.js';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import formatsModule from 'ajv-formats';
 import type { JsonObject } from '../jsonrpc/types.js';
-import { brief, refused, succeeded, type CheckContext, type Tool } from './context.js';
+import { brief, succeeded, type CheckContext } from './context.js';
 import { properties, requiredOf, schemaType, validObject, wrongTypeValue, type InputBait } from './inputs.js';
 import { isPlainObject } from './target.js';
 
 // ajv-formats is CommonJS; under NodeNext its default import is the module object or the plugin itself.
 type FormatsPlugin = (ajv: Ajv) => Ajv;
-const addFormats = ((formatsModule as unknown as { default?: FormatsPlugin }).default ?? formatsModule) as unknown as FormatsPlugin;
+const addFormats = ((formatsModule as unknown as { default?: FormatsPlugin }).default ??
+  formatsModule) as unknown as FormatsPlugin;
 
 /** A compiled schema, or why it does not compile. */
 export interface CompiledSchema {
@@ -65,7 +66,8 @@ function objectSchemas(schema: JsonObject, path = '', depth = 0): [string, JsonO
   if (schemaType(schema) === 'object') out.push([path || '/', schema]);
   for (const [k, p] of properties(schema)) {
     out.push(...objectSchemas(p, `${path}/${k}`, depth + 1));
-    if (schemaType(p) === 'array' && isPlainObject(p['items'])) out.push(...objectSchemas(p['items'], `${path}/${k}[]`, depth + 1));
+    if (schemaType(p) === 'array' && isPlainObject(p['items']))
+      out.push(...objectSchemas(p['items'], `${path}/${k}[]`, depth + 1));
   }
   return out;
 }
@@ -79,8 +81,13 @@ export async function runSchemaChecks(ctx: CheckContext): Promise<void> {
     () => {
       for (const tool of ctx.tools) {
         const s = tool['inputSchema'];
-        if (!isPlainObject(s)) ctx.fail('TG-CHK-F1', { subject: tool.name, evidence: `"${tool.name}" inputSchema is ${brief(s)}` });
-        else if (s['type'] !== 'object') ctx.fail('TG-CHK-F1', { subject: tool.name, evidence: `"${tool.name}" inputSchema has type ${brief(s['type'])}, not "object"` });
+        if (!isPlainObject(s))
+          ctx.fail('TG-CHK-F1', { subject: tool.name, evidence: `"${tool.name}" inputSchema is ${brief(s)}` });
+        else if (s['type'] !== 'object')
+          ctx.fail('TG-CHK-F1', {
+            subject: tool.name,
+            evidence: `"${tool.name}" inputSchema has type ${brief(s['type'])}, not "object"`,
+          });
       }
     },
     noTools,
@@ -92,9 +99,14 @@ export async function runSchemaChecks(ctx: CheckContext): Promise<void> {
       for (const tool of ctx.tools) {
         const s = tool['inputSchema'];
         if (!isPlainObject(s)) continue;
-        const open = objectSchemas(s).filter(([, o]) => o['additionalProperties'] !== false && o['unevaluatedProperties'] !== false);
+        const open = objectSchemas(s).filter(
+          ([, o]) => o['additionalProperties'] !== false && o['unevaluatedProperties'] !== false,
+        );
         if (open.length > 0) {
-          ctx.fail('TG-CHK-F2', { subject: tool.name, evidence: `"${tool.name}": object schema(s) ${open.map(([p]) => p).join(', ')} accept unknown properties` });
+          ctx.fail('TG-CHK-F2', {
+            subject: tool.name,
+            evidence: `"${tool.name}": object schema(s) ${open.map(([p]) => p).join(', ')} accept unknown properties`,
+          });
         }
       }
     },
@@ -110,7 +122,10 @@ export async function runSchemaChecks(ctx: CheckContext): Promise<void> {
         if (props.length === 0 || requiredOf(s).length > 0) continue;
         const undefaulted = props.filter(([, p]) => !('default' in p)).map(([k]) => k);
         if (undefaulted.length > 0) {
-          ctx.fail('TG-CHK-F3', { subject: tool.name, evidence: `"${tool.name}" declares no \`required\`, and ${undefaulted.join(', ')} have no default` });
+          ctx.fail('TG-CHK-F3', {
+            subject: tool.name,
+            evidence: `"${tool.name}" declares no \`required\`, and ${undefaulted.join(', ')} have no default`,
+          });
         }
       }
     },
@@ -125,7 +140,11 @@ export async function runSchemaChecks(ctx: CheckContext): Promise<void> {
           .filter(([, p]) => schemaType(p) === 'string')
           .filter(([, p]) => !['enum', 'const', 'pattern', 'format', 'maxLength'].some((k) => k in p))
           .map(([k]) => k);
-        if (free.length > 0) ctx.fail('TG-CHK-F4', { subject: tool.name, evidence: `"${tool.name}": unconstrained string parameter(s) ${free.join(', ')}` });
+        if (free.length > 0)
+          ctx.fail('TG-CHK-F4', {
+            subject: tool.name,
+            evidence: `"${tool.name}": unconstrained string parameter(s) ${free.join(', ')}`,
+          });
       }
     },
     noTools,
@@ -139,7 +158,11 @@ export async function runSchemaChecks(ctx: CheckContext): Promise<void> {
           const s = tool[key];
           if (!isPlainObject(s)) continue;
           const c = compileSchema(s);
-          if (c.error !== undefined) ctx.fail('TG-CHK-F5', { subject: `${tool.name} ${key}`, evidence: `"${tool.name}" ${key} does not compile (${c.dialect}): ${c.error}` });
+          if (c.error !== undefined)
+            ctx.fail('TG-CHK-F5', {
+              subject: `${tool.name} ${key}`,
+              evidence: `"${tool.name}" ${key} does not compile (${c.dialect}): ${c.error}`,
+            });
         }
       }
     },
@@ -157,13 +180,14 @@ export async function runSchemaEnforcementCheck(ctx: CheckContext, bait: InputBa
       for (const tool of tools) {
         const schema = tool['inputSchema'] as JsonObject;
         const base = validObject(schema, schema, bait);
-        for (const [label, args] of violations(tool, schema, base)) {
+        for (const [label, args] of violations(schema, base)) {
           const r = await ctx.callTool(tool.name, args, 'enforce', label);
           probed++;
           if (succeeded(r)) {
-            ctx.fail('TG-CHK-F6', { subject: `${tool.name}: ${label}`, evidence: `"${tool.name}" accepted ${label} ${brief(args, 120)} and returned success: ${brief(r.result, 160)}` });
-          } else if (!refused(r) && r.outcome !== 'timeout') {
-            // transport failures and timeouts are robustness findings, not enforcement ones
+            ctx.fail('TG-CHK-F6', {
+              subject: `${tool.name}: ${label}`,
+              evidence: `"${tool.name}" accepted ${label} ${brief(args, 120)} and returned success: ${brief(r.result, 160)}`,
+            });
           }
         }
       }
@@ -173,8 +197,7 @@ export async function runSchemaEnforcementCheck(ctx: CheckContext, bait: InputBa
   );
 }
 
-function violations(tool: Tool, schema: JsonObject, base: JsonObject): [string, JsonObject][] {
-  void tool;
+function violations(schema: JsonObject, base: JsonObject): [string, JsonObject][] {
   const out: [string, JsonObject][] = [];
   const required = requiredOf(schema);
   const first = required[0];
@@ -188,6 +211,7 @@ function violations(tool: Tool, schema: JsonObject, base: JsonObject): [string, 
     const [k, p] = typed;
     out.push([`wrong type for "${k}" (${schemaType(p)})`, { ...base, [k]: wrongTypeValue(p) }]);
   }
-  if (schema['additionalProperties'] === false) out.push(['unknown property "toolgate_unexpected"', { ...base, toolgate_unexpected: 1 }]);
+  if (schema['additionalProperties'] === false)
+    out.push(['unknown property "toolgate_unexpected"', { ...base, toolgate_unexpected: 1 }]);
   return out;
 }

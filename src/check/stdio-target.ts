@@ -87,7 +87,9 @@ export class StdioTarget implements McpTarget {
     this.exited = new Promise((resolve) => {
       this.child.once('exit', (code, signal) => {
         this.exitInfo = { code, signal };
-        this.peer.close(new TargetError(`the server process exited (code ${code ?? 'none'}, signal ${signal ?? 'none'})`));
+        this.peer.close(
+          new TargetError(`the server process exited (code ${code ?? 'none'}, signal ${signal ?? 'none'})`),
+        );
         resolve();
       });
       this.child.once('error', (err) => {
@@ -176,7 +178,12 @@ export class StdioTarget implements McpTarget {
    * Runs a peer request under a time bound. On timeout the request is cancelled (notifications/cancelled) and the
    * caller gets a RequestTimeoutError, not the peer's cancellation error.
    */
-  private async bounded(method: string, timeoutMs: number, run: (signal: AbortSignal) => Promise<JsonObject>, outer?: AbortSignal): Promise<JsonObject> {
+  private async bounded(
+    method: string,
+    timeoutMs: number,
+    run: (signal: AbortSignal) => Promise<JsonObject>,
+    outer?: AbortSignal,
+  ): Promise<JsonObject> {
     const ac = new AbortController();
     const onOuterAbort = (): void => ac.abort(outer?.reason);
     outer?.addEventListener('abort', onOuterAbort, { once: true });
@@ -202,7 +209,12 @@ export class StdioTarget implements McpTarget {
     return this.bounded(
       method,
       timeoutMs,
-      (signal) => this.peer.request(method, envelope, options.onProgress === undefined ? { signal } : { signal, onProgress: options.onProgress }),
+      (signal) =>
+        this.peer.request(
+          method,
+          envelope,
+          options.onProgress === undefined ? { signal } : { signal, onProgress: options.onProgress },
+        ),
       options.signal,
     );
   }
@@ -219,7 +231,11 @@ export class StdioTarget implements McpTarget {
   }
 
   /** Waits for an unsolicited message matching `match` (received after index `since`, or arriving within `ms`). */
-  async expectUnsolicited(match: (m: JsonRpcMessage) => boolean, ms: number, since = 0): Promise<JsonRpcMessage | undefined> {
+  async expectUnsolicited(
+    match: (m: JsonRpcMessage) => boolean,
+    ms: number,
+    since = 0,
+  ): Promise<JsonRpcMessage | undefined> {
     const seen = this.unsolicited.slice(since).find(match);
     if (seen !== undefined) return seen;
     let waiter: (typeof this.waiters)[number] | undefined;
@@ -250,7 +266,12 @@ export class StdioTarget implements McpTarget {
     const grace = this.options.shutdownGraceMs ?? 2000;
     const start = Date.now();
     const done = (how: ShutdownResult['how']): ShutdownResult => {
-      this.shutdownResult = { how, ms: Date.now() - start, code: this.exitInfo?.code ?? null, signal: this.exitInfo?.signal ?? null };
+      this.shutdownResult = {
+        how,
+        ms: Date.now() - start,
+        code: this.exitInfo?.code ?? null,
+        signal: this.exitInfo?.signal ?? null,
+      };
       return this.shutdownResult;
     };
     if (!this.alive()) {
@@ -330,10 +351,12 @@ export class StdioTarget implements McpTarget {
     if (this.spawnError !== undefined) return `cannot start ${this.options.command}: ${this.spawnError.message}`;
     const garbage = this.stdout.filter((l) => l.kind === 'garbage').map((l) => l.line);
     const parts: string[] = [];
-    if (err instanceof RequestTimeoutError) parts.push(`the server did not answer the handshake within ${err.timeoutMs} ms`);
+    if (err instanceof RequestTimeoutError)
+      parts.push(`the server did not answer the handshake within ${err.timeoutMs} ms`);
     else if (err instanceof RemoteError) parts.push(`the server rejected the handshake: ${err.code} ${err.message}`);
     else parts.push(err instanceof Error ? err.message : String(err));
-    if (garbage.length > 0) parts.push(`stdout is not JSON-RPC (first line: ${JSON.stringify(garbage[0]?.slice(0, 120))})`);
+    if (garbage.length > 0)
+      parts.push(`stdout is not JSON-RPC (first line: ${JSON.stringify(garbage[0]?.slice(0, 120))})`);
     const tail = this.stderr.trim().split('\n').slice(-3).join(' | ');
     if (tail.length > 0) parts.push(`stderr: ${tail.slice(0, 300)}`);
     return parts.join('; ');

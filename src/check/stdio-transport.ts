@@ -15,8 +15,15 @@ export async function runStdioChecks(ctx: CheckContext): Promise<void> {
     'TG-CHK-B2',
     () => {
       if (stdio === undefined) return;
-      if (stdio.startupMs > STARTUP_ALERT_MS) ctx.fail('TG-CHK-B2', { severity: 'medium', evidence: `first answer ${stdio.startupMs} ms after start (alert above ${STARTUP_ALERT_MS} ms)` });
-      else if (stdio.startupMs > STARTUP_WARN_MS) ctx.fail('TG-CHK-B2', { evidence: `first answer ${stdio.startupMs} ms after start (target under ${STARTUP_WARN_MS} ms)` });
+      if (stdio.startupMs > STARTUP_ALERT_MS)
+        ctx.fail('TG-CHK-B2', {
+          severity: 'medium',
+          evidence: `first answer ${stdio.startupMs} ms after start (alert above ${STARTUP_ALERT_MS} ms)`,
+        });
+      else if (stdio.startupMs > STARTUP_WARN_MS)
+        ctx.fail('TG-CHK-B2', {
+          evidence: `first answer ${stdio.startupMs} ms after start (target under ${STARTUP_WARN_MS} ms)`,
+        });
     },
     stdio === undefined ? NA : undefined,
   );
@@ -27,11 +34,27 @@ export async function runStdioChecks(ctx: CheckContext): Promise<void> {
     async () => {
       if (stdio === undefined) return;
       const r = await stdio.shutdown();
-      ctx.measurements['shutdown'] = `${r.how} after ${r.ms} ms (exit code ${r.code ?? 'none'}${r.signal === null ? '' : `, ${r.signal}`})`;
-      if (r.how === 'already-exited') ctx.fail('TG-CHK-B3', { subject: 'exited early', severity: 'high', evidence: `the server had already exited before shutdown (code ${r.code ?? 'none'}, signal ${r.signal ?? 'none'})` });
-      else if (r.how === 'sigkill') ctx.fail('TG-CHK-B3', { severity: 'high', evidence: `ignored stdin EOF and SIGTERM; needed SIGKILL after ${r.ms} ms` });
-      else if (r.how === 'sigterm') ctx.fail('TG-CHK-B3', { evidence: `kept running after stdin closed; exited on SIGTERM after ${r.ms} ms` });
-      else if (r.code !== 0) ctx.fail('TG-CHK-B3', { subject: 'exit code', severity: 'low', evidence: `exited on stdin EOF with code ${r.code ?? 'none'} (expected 0)` });
+      ctx.measurements['shutdown'] =
+        `${r.how} after ${r.ms} ms (exit code ${r.code ?? 'none'}${r.signal === null ? '' : `, ${r.signal}`})`;
+      if (r.how === 'already-exited')
+        ctx.fail('TG-CHK-B3', {
+          subject: 'exited early',
+          severity: 'high',
+          evidence: `the server had already exited before shutdown (code ${r.code ?? 'none'}, signal ${r.signal ?? 'none'})`,
+        });
+      else if (r.how === 'sigkill')
+        ctx.fail('TG-CHK-B3', {
+          severity: 'high',
+          evidence: `ignored stdin EOF and SIGTERM; needed SIGKILL after ${r.ms} ms`,
+        });
+      else if (r.how === 'sigterm')
+        ctx.fail('TG-CHK-B3', { evidence: `kept running after stdin closed; exited on SIGTERM after ${r.ms} ms` });
+      else if (r.code !== 0)
+        ctx.fail('TG-CHK-B3', {
+          subject: 'exit code',
+          severity: 'low',
+          evidence: `exited on stdin EOF with code ${r.code ?? 'none'} (expected 0)`,
+        });
     },
     stdio === undefined ? NA : undefined,
   );
@@ -42,7 +65,12 @@ export async function runStdioChecks(ctx: CheckContext): Promise<void> {
       if (stdio === undefined) return;
       const garbage = stdio.stdout.filter((l) => l.kind === 'garbage');
       if (garbage.length > 0) {
-        ctx.fail('TG-CHK-B1', { evidence: `${garbage.length} of ${stdio.stdout.length} stdout lines are not JSON-RPC, e.g. ${garbage.slice(0, 3).map((l) => brief(l.line, 80)).join(' | ')}` });
+        ctx.fail('TG-CHK-B1', {
+          evidence: `${garbage.length} of ${stdio.stdout.length} stdout lines are not JSON-RPC, e.g. ${garbage
+            .slice(0, 3)
+            .map((l) => brief(l.line, 80))
+            .join(' | ')}`,
+        });
       }
     },
     stdio === undefined ? NA : undefined,

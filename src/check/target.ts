@@ -98,7 +98,9 @@ export function identityFromDiscover(result: JsonObject): ServerIdentity | undef
   const versions = result['supportedVersions'];
   if (!Array.isArray(versions) || !versions.includes(MODERN_VERSION)) return undefined;
   const meta = isPlainObject(result['_meta']) ? result['_meta'] : {};
-  const info = isPlainObject(meta['io.modelcontextprotocol/serverInfo']) ? meta['io.modelcontextprotocol/serverInfo'] : {};
+  const info = isPlainObject(meta['io.modelcontextprotocol/serverInfo'])
+    ? meta['io.modelcontextprotocol/serverInfo']
+    : {};
   return compactIdentity({
     name: typeof info['name'] === 'string' ? info['name'] : undefined,
     version: typeof info['version'] === 'string' ? info['version'] : undefined,

@@ -30,9 +30,14 @@ export async function runTokenChecks(ctx: CheckContext): Promise<void> {
     () => {
       const share = total / window;
       if (share > BUDGET_ALERT_SHARE) {
-        ctx.fail('TG-CHK-G1', { evidence: `tools/list costs ${total} tokens (${TOKENIZER}): ${(share * 100).toFixed(1)}% of a 128k window (alert above 15%)` });
+        ctx.fail('TG-CHK-G1', {
+          evidence: `tools/list costs ${total} tokens (${TOKENIZER}): ${(share * 100).toFixed(1)}% of a 128k window (alert above 15%)`,
+        });
       } else if (share > BUDGET_WARN_SHARE) {
-        ctx.fail('TG-CHK-G1', { severity: 'low', evidence: `tools/list costs ${total} tokens (${TOKENIZER}): ${(share * 100).toFixed(1)}% of a 128k window (warning above 10%)` });
+        ctx.fail('TG-CHK-G1', {
+          severity: 'low',
+          evidence: `tools/list costs ${total} tokens (${TOKENIZER}): ${(share * 100).toFixed(1)}% of a 128k window (warning above 10%)`,
+        });
       }
     },
     noTools,
@@ -42,7 +47,11 @@ export async function runTokenChecks(ctx: CheckContext): Promise<void> {
     'TG-CHK-G2',
     () => {
       for (const t of perTool) {
-        if (t.tokens > HEAVY_TOOL_TOKENS) ctx.fail('TG-CHK-G2', { subject: t.name, evidence: `"${t.name}" costs ${t.tokens} tokens (${TOKENIZER}), over ${HEAVY_TOOL_TOKENS}` });
+        if (t.tokens > HEAVY_TOOL_TOKENS)
+          ctx.fail('TG-CHK-G2', {
+            subject: t.name,
+            evidence: `"${t.name}" costs ${t.tokens} tokens (${TOKENIZER}), over ${HEAVY_TOOL_TOKENS}`,
+          });
       }
     },
     noTools,

@@ -45,6 +45,8 @@ interface Child {
   exited: Promise<void>;
   hasExited: boolean;
   startedAt: number;
+  /** Writes the stdin lines still queued by the batched writer (before stdin is ended). */
+  flush: () => void;
 }
 
 /** Every live child process group, killed synchronously if the gateway process exits without stopping them. */
@@ -158,9 +160,9 @@ export class StdioUpstream extends SupervisedUpstream {
       detached: true, // own process group: stop signals reach every descendant (npx → node …)
       windowsHide: true,
     });
-    const writeLine = proc.stdin ? createBatchedLineWriter(proc.stdin) : () => {};
+    const writeLine = proc.stdin ? createBatchedLineWriter(proc.stdin) : undefined;
     const peer = new JsonRpcPeer({
-      send: (msg: JsonRpcMessage) => writeLine(JSON.stringify(msg)),
+      send: (msg: JsonRpcMessage) => writeLine?.(JSON.stringify(msg)),
       onNotification: (n) => this.onChildNotification(n.method, n.params),
       onRequest: (req, ctx) => this.onChildRequest(req, ctx.signal),
       onInvalid: (raw, reason) => {
@@ -170,7 +172,7 @@ export class StdioUpstream extends SupervisedUpstream {
     });
     let resolveExit: () => void = () => {};
     const exited = new Promise<void>((r) => (resolveExit = r));
-    const child: Child = { process: proc, peer, exited, hasExited: false, startedAt: Date.now() };
+    const child: Child = { process: proc, peer, exited, hasExited: false, startedAt: Date.now(), flush: () => writeLine?.flush() };
     if (proc.pid !== undefined) trackGroup(proc.pid);
     proc.stdin?.on('error', () => {}); // EPIPE after the child exits: handled by the exit path
     if (proc.stdout) readLines(proc.stdout, (line) => peer.receiveLine(line));
@@ -270,6 +272,8 @@ export class StdioUpstream extends SupervisedUpstream {
   private async stopChild(child: Child): Promise<void> {
     const pid = child.process.pid;
     const grace = this.options.config.stopTimeoutMs;
+    // Messages sent in this turn (e.g. a subscription released by a closing session) are still queued: write them first.
+    child.flush();
     child.process.stdin?.end();
     if (await exitsWithin(child, grace)) return;
     if (pid !== undefined) killGroup(pid, 'SIGTERM');

@@ -1,19 +1,10 @@
 import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { checkJson, fixture, gone, runCli } from './helpers.js';
+import { checkJson, fixture, freePort, gone, runCli } from './helpers.js';
 
 const tmp = (): string => mkdtempSync(join(tmpdir(), 'tg-cli-'));
-
-async function closedPort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
 
 describe('toolgate check command line', () => {
   it('prints usage with --help and lists every check id with --list-checks', async () => {
@@ -51,7 +42,7 @@ describe('toolgate check command line', () => {
   });
 
   it('exits 3 when the URL is unreachable', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const r = await runCli([`http://127.0.0.1:${port}/mcp`]);
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/cannot connect to http:\/\/127\.0\.0\.1:\d+\/mcp: .*ECONNREFUSED/);
@@ -84,7 +75,14 @@ describe('toolgate check command line', () => {
   it('accepts baselined findings, and fails on a stale baseline entry', async () => {
     const dir = tmp();
     const baseline = join(dir, 'baseline.json');
-    const first = await runCli(['--quiet', '--only', 'schema', '--write-baseline', baseline, ...fixture('broken-schema')]);
+    const first = await runCli([
+      '--quiet',
+      '--only',
+      'schema',
+      '--write-baseline',
+      baseline,
+      ...fixture('broken-schema'),
+    ]);
     expect(first.code).toBe(1);
     const accepted = await checkJson(['--only', 'schema', '--baseline', baseline, ...fixture('broken-schema')]);
     expect(accepted.run.code).toBe(0);
@@ -101,12 +99,28 @@ describe('toolgate check command line', () => {
 
   it('writes json, junit, markdown and html reports to a directory', async () => {
     const dir = join(tmp(), 'reports');
-    const r = await runCli(['--quiet', '--fail-on', 'none', '--only', 'tokens,metadata', '--format', 'json,junit,markdown,html', '--out', dir, ...fixture('broken-tokens')]);
+    const r = await runCli([
+      '--quiet',
+      '--fail-on',
+      'none',
+      '--only',
+      'tokens,metadata',
+      '--format',
+      'json,junit,markdown,html',
+      '--out',
+      dir,
+      ...fixture('broken-tokens'),
+    ]);
     expect(r.code).toBe(0);
-    for (const ext of ['json', 'xml', 'md', 'html']) expect(existsSync(join(dir, `toolgate-check.${ext}`)), ext).toBe(true);
+    for (const ext of ['json', 'xml', 'md', 'html'])
+      expect(existsSync(join(dir, `toolgate-check.${ext}`)), ext).toBe(true);
     const xml = readFileSync(join(dir, 'toolgate-check.xml'), 'utf8');
-    expect(xml).toMatch(/<testcase classname="toolgate\.check\.tokens" name="TG-CHK-G1 Tool definitions fit the context budget">\s*<failure type="medium"/);
-    expect(xml).toMatch(/<testcase classname="toolgate\.check\.http" name="TG-CHK-C1[^"]*">\s*<skipped message="filtered out/);
+    expect(xml).toMatch(
+      /<testcase classname="toolgate\.check\.tokens" name="TG-CHK-G1 Tool definitions fit the context budget">\s*<failure type="medium"/,
+    );
+    expect(xml).toMatch(
+      /<testcase classname="toolgate\.check\.http" name="TG-CHK-C1[^"]*">\s*<skipped message="filtered out/,
+    );
     expect(readFileSync(join(dir, 'toolgate-check.md'), 'utf8')).toMatch(/\| medium \| TG-CHK-G1 \|/);
     const html = readFileSync(join(dir, 'toolgate-check.html'), 'utf8');
     expect(html).toContain('<span class="grade gB">B</span>');

@@ -39,7 +39,8 @@ describe('toolgate check on clean fixtures', () => {
     expect(report.target).toMatchObject({ kind: 'stdio', era: 'legacy', serverName: 'clean-fixture', tools: 4 });
     expect(report.measurements['tokenizer']).toBe('o200k_base (gpt-tokenizer)');
     const st = statuses(report);
-    for (const id of ['TG-CHK-A12', 'TG-CHK-B3', 'TG-CHK-F6', 'TG-CHK-H3', 'TG-CHK-I1', 'TG-CHK-K2']) expect(st.get(id), id).toBe('pass');
+    for (const id of ['TG-CHK-A12', 'TG-CHK-B3', 'TG-CHK-F6', 'TG-CHK-H3', 'TG-CHK-I1', 'TG-CHK-K2'])
+      expect(st.get(id), id).toBe('pass');
   });
 
   it('passes the HTTP and auth groups on the clean legacy HTTP fixture with a valid token', async () => {
@@ -50,7 +51,17 @@ describe('toolgate check on clean fixtures', () => {
     expect(run.code).toBe(0);
     expect(report.target).toMatchObject({ kind: 'http', era: 'legacy' });
     const st = statuses(report);
-    for (const id of ['TG-CHK-C1', 'TG-CHK-C2', 'TG-CHK-C3', 'TG-CHK-C4', 'TG-CHK-C6', 'TG-CHK-D1', 'TG-CHK-D2', 'TG-CHK-D3', 'TG-CHK-D4']) {
+    for (const id of [
+      'TG-CHK-C1',
+      'TG-CHK-C2',
+      'TG-CHK-C3',
+      'TG-CHK-C4',
+      'TG-CHK-C6',
+      'TG-CHK-D1',
+      'TG-CHK-D2',
+      'TG-CHK-D3',
+      'TG-CHK-D4',
+    ]) {
       expect(st.get(id), id).toBe('pass');
     }
   });
@@ -66,7 +77,14 @@ describe('toolgate check on clean fixtures', () => {
 
   it('passes D5 for an authenticated server on a non-loopback name', async () => {
     const s = await http('http-clean', { FIXTURE_HOST: 'mcp.example.test' });
-    const { report } = await checkJson([...only('auth'), '--bearer', 'good-token', '--resolve', 'mcp.example.test:127.0.0.1', `http://mcp.example.test:${s.port}/mcp`]);
+    const { report } = await checkJson([
+      ...only('auth'),
+      '--bearer',
+      'good-token',
+      '--resolve',
+      'mcp.example.test:127.0.0.1',
+      `http://mcp.example.test:${s.port}/mcp`,
+    ]);
     tally(report);
     expect(report.findings).toEqual([]);
     expect(statuses(report).get('TG-CHK-D5')).toBe('pass');
@@ -78,7 +96,11 @@ describe('toolgate check on broken fixtures (each violates one group)', () => {
     const { run, report } = await checkJson([...only('protocol'), ...fixture('broken-protocol')]);
     tally(report);
     expect(run.code).toBe(0); // --fail-on none
-    expect(ids(report)).toEqual(CHECKS.filter((c) => c.category === 'protocol').map((c) => c.id).sort());
+    expect(ids(report)).toEqual(
+      CHECKS.filter((c) => c.category === 'protocol')
+        .map((c) => c.id)
+        .sort(),
+    );
     const a8 = report.findings.find((f) => f.id === 'TG-CHK-A8');
     expect(a8?.evidence).toContain('instead of a JSON-RPC error');
     expect(report.findings.find((f) => f.id === 'TG-CHK-A12')?.evidence).toContain('after notifications/cancelled');
@@ -96,11 +118,21 @@ describe('toolgate check on broken fixtures (each violates one group)', () => {
   it('finds metadata problems, including the seed 000 description and tool-count limits', async () => {
     const { report } = await checkJson([...only('metadata'), ...fixture('broken-metadata')]);
     tally(report);
-    expect(ids(report)).toEqual(['TG-CHK-E1', 'TG-CHK-E2', 'TG-CHK-E3', 'TG-CHK-E4', 'TG-CHK-E5', 'TG-CHK-E6', 'TG-CHK-E7']);
+    expect(ids(report)).toEqual([
+      'TG-CHK-E1',
+      'TG-CHK-E2',
+      'TG-CHK-E3',
+      'TG-CHK-E4',
+      'TG-CHK-E5',
+      'TG-CHK-E6',
+      'TG-CHK-E7',
+    ]);
     const e2 = report.findings.filter((f) => f.id === 'TG-CHK-E2');
     expect(e2.map((f) => f.subject).sort()).toEqual(['listOrders', 'search-catalog']);
     expect(e2.find((f) => f.subject === 'search-catalog')?.evidence).toMatch(/alert above 1000/);
-    expect(report.findings.find((f) => f.id === 'TG-CHK-E4' && f.subject === 'delete_order')?.evidence).toContain('destructiveHint');
+    expect(report.findings.find((f) => f.id === 'TG-CHK-E4' && f.subject === 'delete_order')?.evidence).toContain(
+      'destructiveHint',
+    );
     expect(report.findings.find((f) => f.id === 'TG-CHK-E7')?.evidence).toContain('55 tools');
     expect(report.notes.join(' ')).toContain('delete_order (name suggests deletion)');
   });
@@ -110,7 +142,12 @@ describe('toolgate check on broken fixtures (each violates one group)', () => {
     tally(report);
     expect(ids(report)).toEqual(['TG-CHK-F1', 'TG-CHK-F2', 'TG-CHK-F3', 'TG-CHK-F4', 'TG-CHK-F5', 'TG-CHK-F6']);
     const f6 = report.findings.filter((f) => f.id === 'TG-CHK-F6').map((f) => f.subject);
-    expect(f6).toEqual(expect.arrayContaining(['convert_units: missing required "value"', 'convert_units: unknown property "toolgate_unexpected"']));
+    expect(f6).toEqual(
+      expect.arrayContaining([
+        'convert_units: missing required "value"',
+        'convert_units: unknown property "toolgate_unexpected"',
+      ]),
+    );
   });
 
   it('counts tokens with a named tokenizer and flags an oversized tool list', async () => {
@@ -122,7 +159,12 @@ describe('toolgate check on broken fixtures (each violates one group)', () => {
   });
 
   it('finds internal errors, a hang and a crash under bad input', async () => {
-    const { report } = await checkJson([...only('robustness'), '--timeout-ms', '3000', ...fixture('broken-robustness')]);
+    const { report } = await checkJson([
+      ...only('robustness'),
+      '--timeout-ms',
+      '3000',
+      ...fixture('broken-robustness'),
+    ]);
     tally(report);
     expect(ids(report)).toEqual(['TG-CHK-H1', 'TG-CHK-H2', 'TG-CHK-H4', 'TG-CHK-H5']);
     expect(report.findings.find((f) => f.id === 'TG-CHK-H4')?.evidence).toMatch(/tree_depth.*exited \(code 3/);
@@ -159,13 +201,27 @@ describe('toolgate check on broken fixtures (each violates one group)', () => {
     const same = await checkJson([...only('poisoning'), '--pin', pin, ...fixture('broken-poisoning')]);
     tally(same.report);
     expect(statuses(same.report).get('TG-CHK-J5')).toBe('pass');
-    const changed = await checkJson([...only('poisoning'), '--pin', pin, '--env', 'FIXTURE_VARIANT=2', ...fixture('broken-poisoning')]);
+    const changed = await checkJson([
+      ...only('poisoning'),
+      '--pin',
+      pin,
+      '--env',
+      'FIXTURE_VARIANT=2',
+      ...fixture('broken-poisoning'),
+    ]);
     tally(changed.report);
-    expect(changed.report.findings.filter((f) => f.id === 'TG-CHK-J5').map((f) => f.subject)).toEqual(['weather_now changed']);
+    expect(changed.report.findings.filter((f) => f.id === 'TG-CHK-J5').map((f) => f.subject)).toEqual([
+      'weather_now changed',
+    ]);
   });
 
   it('measures latency percentiles and flags slow lists and tools', async () => {
-    const { report } = await checkJson([...only('performance'), '--perf-samples', '4', ...fixture('broken-performance')]);
+    const { report } = await checkJson([
+      ...only('performance'),
+      '--perf-samples',
+      '4',
+      ...fixture('broken-performance'),
+    ]);
     tally(report);
     expect(ids(report)).toEqual(['TG-CHK-K1', 'TG-CHK-K2']);
     expect(report.measurements['tools/list latency']).toMatch(/^p50 \d/);
@@ -184,7 +240,12 @@ describe('toolgate check on broken fixtures (each violates one group)', () => {
     const { report } = await checkJson([...only('http'), s.url]);
     tally(report);
     expect(report.target.era).toBe('modern');
-    expect(report.findings.filter((f) => f.id === 'TG-CHK-C5').map((f) => f.subject).sort()).toEqual(['MCP-Protocol-Version', 'Mcp-Method', 'Mcp-Name']);
+    expect(
+      report.findings
+        .filter((f) => f.id === 'TG-CHK-C5')
+        .map((f) => f.subject)
+        .sort(),
+    ).toEqual(['MCP-Protocol-Version', 'Mcp-Method', 'Mcp-Name']);
   });
 
   it('finds forged tokens accepted, query-string tokens, and a missing challenge and metadata', async () => {
@@ -199,7 +260,12 @@ describe('toolgate check on broken fixtures (each violates one group)', () => {
 
   it('flags an open server on a non-loopback address', async () => {
     const s = await http('http-broken-transport');
-    const { report } = await checkJson([...only('auth'), '--resolve', 'mcp.example.test:127.0.0.1', `http://mcp.example.test:${s.port}/mcp`]);
+    const { report } = await checkJson([
+      ...only('auth'),
+      '--resolve',
+      'mcp.example.test:127.0.0.1',
+      `http://mcp.example.test:${s.port}/mcp`,
+    ]);
     tally(report);
     expect(ids(report)).toEqual(['TG-CHK-D5']);
   });

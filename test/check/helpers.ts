@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -75,9 +76,20 @@ export function startHttpFixture(file: string, env: Record<string, string> = {})
 }
 
 /** Starts a process and waits until `portOf` finds its port in a stdout or stderr line (bounded). */
-export function startServer(cmd: string, args: string[], env: Record<string, string>, portOf: (line: string) => string | undefined, path = '/mcp'): Promise<HttpServer> {
+export function startServer(
+  cmd: string,
+  args: string[],
+  env: Record<string, string>,
+  portOf: (line: string) => string | undefined,
+  path = '/mcp',
+): Promise<HttpServer> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    const child = spawn(cmd, args, {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+      detached: true,
+    });
     const stop = async (): Promise<void> => {
       if (child.exitCode !== null || child.signalCode !== null) return;
       const gone = new Promise<void>((r) => child.once('exit', () => r()));
@@ -122,4 +134,13 @@ export function gone(pid: number): boolean {
   } catch {
     return true;
   }
+}
+
+/** A port that was free a moment ago (for servers that take a fixed port, and for "connection refused" tests). */
+export async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise<void>((r) => srv.close(() => r()));
+  return port;
 }

@@ -37,7 +37,12 @@ describe('check catalog and docs', () => {
 
 describe('grading', () => {
   it('charges each failing check once, at its worst severity', () => {
-    const fs = [finding('TG-CHK-F2', 'low', 'a'), finding('TG-CHK-F2', 'low', 'b'), finding('TG-CHK-E2', 'medium', 'x'), finding('TG-CHK-E2', 'low', 'y')];
+    const fs = [
+      finding('TG-CHK-F2', 'low', 'a'),
+      finding('TG-CHK-F2', 'low', 'b'),
+      finding('TG-CHK-E2', 'medium', 'x'),
+      finding('TG-CHK-E2', 'low', 'y'),
+    ];
     expect(score(fs)).toBe(100 - 3 - 8);
   });
   it('caps the grade at D with a critical finding and at B with a high one', () => {
@@ -47,7 +52,10 @@ describe('grading', () => {
   });
   it('marks baselined findings, reports stale entries and fails on them', () => {
     const fs = [finding('TG-CHK-E2', 'medium', 'x')];
-    const stale = applyBaseline(fs, { version: 1, accepted: [{ fingerprint: 'TG-CHK-E2:x' }, { fingerprint: 'TG-CHK-E1:old' }] });
+    const stale = applyBaseline(fs, {
+      version: 1,
+      accepted: [{ fingerprint: 'TG-CHK-E2:x' }, { fingerprint: 'TG-CHK-E1:old' }],
+    });
     expect(fs[0]?.baselined).toBe(true);
     expect(stale).toEqual(['TG-CHK-E1:old']);
     expect(exitCode(fs, stale, 'high')).toBe(1);
@@ -74,7 +82,15 @@ describe('input generation', () => {
     expect(validObject(schema, schema, bait)).toEqual({ mode: 'fast', count: 5, url: bait.validUrl, duration: 1 });
   });
   it('chooses attack payloads by parameter name, read-only SQL probes only', () => {
-    const schema = { type: 'object', properties: { filePath: { type: 'string' }, command: { type: 'string' }, query: { type: 'string' }, callbackUrl: { type: 'string' } } };
+    const schema = {
+      type: 'object',
+      properties: {
+        filePath: { type: 'string' },
+        command: { type: 'string' },
+        query: { type: 'string' },
+        callbackUrl: { type: 'string' },
+      },
+    };
     const probes = attackProbes(schema, {}, bait, 50);
     expect(new Set(probes.map((p) => p.kind))).toEqual(new Set(['path', 'command', 'sql', 'ssrf']));
     expect(probes.some((p) => /drop|delete|truncate/i.test(JSON.stringify(p.args)))).toBe(false);
@@ -83,11 +99,20 @@ describe('input generation', () => {
 
 describe('detectors', () => {
   it('recognises deletion-like names across conventions', () => {
-    expect(['delete_user', 'removeItem', 'drop-table', 'files.rm', 'purgeCache'].every(nameSuggestsDeletion)).toBe(true);
+    expect(['delete_user', 'removeItem', 'drop-table', 'files.rm', 'purgeCache'].every(nameSuggestsDeletion)).toBe(
+      true,
+    );
     expect(['get_model', 'read_file', 'format_date_string'].map(nameSuggestsDeletion)).toEqual([false, false, true]);
   });
   it('classifies naming conventions', () => {
-    expect(['get_user', 'get-user', 'getUser', 'GetUser', 'get', 'get_User'].map(convention)).toEqual(['snake_case', 'kebab-case', 'camelCase', 'PascalCase', undefined, 'mixed']);
+    expect(['get_user', 'get-user', 'getUser', 'GetUser', 'get', 'get_User'].map(convention)).toEqual([
+      'snake_case',
+      'kebab-case',
+      'camelCase',
+      'PascalCase',
+      undefined,
+      'mixed',
+    ]);
   });
   it('decodes Unicode tag characters hidden in text', () => {
     const hidden = 'ok' + [...'hi'].map((c) => String.fromCodePoint(0xe0000 + c.charCodeAt(0))).join('');
