@@ -80,34 +80,51 @@ export interface RunProgress {
 /** Calls that fail at the transport with no success at all before the run gives up on the target. */
 const UNREACHABLE_AFTER = 100;
 
+/** Timeout granularity: slots and sweeps every `timeout / 20`, between 5 and 100 ms. */
+function sweepIntervalMs(timeoutMs: number): number {
+  return Math.min(100, Math.max(5, timeoutMs / 20));
+}
+
 /** A timeout reason object, so the abort is recognisable in traces. */
 const TIMEOUT = new Error('bench per-call timeout');
 
 /**
- * Pending deadlines in send order. Every call has the same timeout, so deadlines are already sorted: one
- * periodic sweep aborts the expired head instead of arming a timer per request.
+ * Per-call timeouts without a timer or an AbortController per call. Calls sent within the same short slot share
+ * one controller whose deadline is the slot's end plus the timeout, so each call gets at least its full timeout
+ * (at most one slot more). Every call has the same timeout, so slots expire in send order and one periodic
+ * sweep aborts the expired ones at the head of the queue. Aborting a slot whose calls all ended does nothing.
  */
-class DeadlineQueue {
-  private items: Array<{ deadline: number; controller: AbortController; done: boolean }> = [];
+export class DeadlineSlots {
+  private slots: Array<{ deadline: number; controller: AbortController }> = [];
   private head = 0;
+  private current: { end: number; controller: AbortController } | undefined;
 
-  add(deadline: number, controller: AbortController): { done: boolean } {
-    const entry = { deadline, controller, done: false };
-    this.items.push(entry);
-    return entry;
+  constructor(
+    private readonly timeoutMs: number,
+    private readonly slotMs: number,
+  ) {}
+
+  /** The signal for a call sent at `now`. */
+  signalFor(now: number): AbortSignal {
+    if (this.current === undefined || now >= this.current.end) {
+      const controller = new AbortController();
+      const end = now + this.slotMs;
+      this.current = { end, controller };
+      this.slots.push({ deadline: end + this.timeoutMs, controller });
+    }
+    return this.current.controller.signal;
   }
 
+  /** Aborts every slot whose deadline has passed. */
   sweep(now: number): void {
-    while (this.head < this.items.length) {
-      const e = this.items[this.head]!;
-      if (!e.done) {
-        if (e.deadline > now) break;
-        e.controller.abort(TIMEOUT);
-      }
+    while (this.head < this.slots.length) {
+      const slot = this.slots[this.head]!;
+      if (slot.deadline > now) break;
+      slot.controller.abort(TIMEOUT);
       this.head++;
     }
-    if (this.head > 1024 && this.head * 2 > this.items.length) {
-      this.items = this.items.slice(this.head);
+    if (this.head > 1024 && this.head * 2 > this.slots.length) {
+      this.slots = this.slots.slice(this.head);
       this.head = 0;
     }
   }
@@ -133,14 +150,16 @@ export class LoadRunner {
   private readonly perOp = new Map<string, OpStats>();
   private readonly series = new TimeSeries();
   private readonly messages = new MessageCounter();
-  private readonly deadlines = new DeadlineQueue();
+  private readonly deadlines: DeadlineSlots;
 
   constructor(
     private readonly target: BenchTarget,
     private readonly plan: LoadPlan,
     private readonly pick: () => PreparedOperation,
     private readonly clock: Clock = systemClock,
-  ) {}
+  ) {
+    this.deadlines = new DeadlineSlots(plan.timeoutMs, sweepIntervalMs(plan.timeoutMs));
+  }
 
   /** Stops issuing new requests; in-flight ones finish or time out. */
   stop(reason: StopReason, detail?: string): void {
@@ -165,8 +184,7 @@ export class LoadRunner {
     const plan = this.plan;
     this.runStart = this.clock.now();
     if (plan.ratePerSec !== undefined) this.measureStart = this.runStart + (plan.warmup * 1000) / plan.ratePerSec;
-    const sweepEvery = Math.min(100, Math.max(5, plan.timeoutMs / 20));
-    const sweeper = setInterval(() => this.deadlines.sweep(this.clock.now()), sweepEvery);
+    const sweeper = setInterval(() => this.deadlines.sweep(this.clock.now()), sweepIntervalMs(plan.timeoutMs));
     const limit = setTimeout(() => this.stop('time-limit'), plan.timeLimitMs);
     try {
       await Promise.all(Array.from({ length: Math.max(1, plan.concurrency) }, () => this.worker()));
@@ -208,7 +226,7 @@ export class LoadRunner {
   }
 
   private async worker(): Promise<void> {
-    const { ratePerSec, warmup, timeoutMs } = this.plan;
+    const { ratePerSec, warmup } = this.plan;
     const interval = ratePerSec === undefined ? 0 : 1000 / ratePerSec;
     while (this.stopReason === undefined) {
       const i = this.issued;
@@ -232,10 +250,7 @@ export class LoadRunner {
         if (sentAt - intended > this.maxLag) this.maxLag = sentAt - intended;
       }
       const op = this.pick();
-      const controller = new AbortController();
-      const deadline = this.deadlines.add(sentAt + timeoutMs, controller);
-      const outcome = await this.target.call(op, controller.signal);
-      deadline.done = true;
+      const outcome = await this.target.call(op, this.deadlines.signalFor(sentAt));
       const end = this.clock.now();
       if (measured) this.record(op, outcome, end, end - intended, end - sentAt);
       else this.warmupCompleted++;

@@ -89,6 +89,11 @@ export class StdioTarget implements BenchTarget {
       send: (message: JsonRpcMessage) => {
         if ('id' in message && 'method' in message) this.lastSentId = message.id;
         if (!stdin.writable) return;
+        // Requests sent in one tick (a worker batch after a batch of answers) leave in one write.
+        if (stdin.writableCorked === 0) {
+          stdin.cork();
+          process.nextTick(() => stdin.uncork());
+        }
         stdin.write(JSON.stringify(message) + '\n');
       },
       // A server may ping its client or ask for roots; answer ping, refuse the rest (bench declares no capabilities).

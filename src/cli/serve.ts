@@ -4,6 +4,7 @@ import { formatProblems, loadConfigFile, type LoadedConfig } from '../config/loa
 import { serveStdioFace } from '../edge/stdio-face.js';
 import { GatewayError } from '../errors.js';
 import { Gateway } from '../gateway.js';
+import { createRedactor } from '../security/redactor.js';
 import { createLogger, LOG_LEVELS } from '../telemetry/logger.js';
 import { intOption, parseCommandArgs } from './args.js';
 
@@ -58,11 +59,13 @@ export async function serveCommand(argv: string[]): Promise<number> {
   if (values.host !== undefined) cfg.listen.host = values.host;
   if (port !== undefined) cfg.listen.port = port;
   if (level !== undefined) cfg.log.level = level as typeof cfg.log.level;
-  const logger = createLogger({ level: cfg.log.level });
+  // One redactor for logs, tool results and audit records (built before the logger so no line escapes it).
+  const redactor = createRedactor({ config: cfg.redaction });
+  const logger = createLogger({ level: cfg.log.level, ...(cfg.redaction.logs ? { redact: redactor.redactLine } : {}) });
   for (const w of loaded.warnings) logger.warn({ path: w.path, line: w.line, hint: w.hint }, `config: ${w.message}`);
   if (loaded.warnings.length > 0) process.stderr.write(`config warnings:\n${formatProblems(loaded.warnings)}\n`);
 
-  const gateway = new Gateway({ config: loaded, logger, http: !values.stdio });
+  const gateway = new Gateway({ config: loaded, logger, redactor, http: !values.stdio });
   let stopping = false;
   const done = new Promise<number>((resolve) => {
     const stop = (signal: string): void => {

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { prepareOperation } from '../../src/bench/operations.js';
-import { LoadRunner, type Clock, type LoadPlan } from '../../src/bench/runner.js';
+import { DeadlineSlots, LoadRunner, type Clock, type LoadPlan } from '../../src/bench/runner.js';
 import type { BenchTarget, CallOutcome } from '../../src/bench/target.js';
 
 /** A clock on vitest's fake timers: Date.now() advances only with the timers. */
@@ -220,5 +220,22 @@ describe('LoadRunner', () => {
     expect(r.stopReason).toBe('interrupted');
     expect(r.completed).toBe(6);
     expect(runner.progress().completed).toBe(6);
+  });
+});
+
+describe('DeadlineSlots', () => {
+  it('shares one signal per slot and never times a call out before its full timeout', () => {
+    const slots = new DeadlineSlots(100, 10);
+    const a = slots.signalFor(0);
+    expect(slots.signalFor(9)).toBe(a);
+    const b = slots.signalFor(10);
+    expect(b).not.toBe(a);
+    slots.sweep(109); // the call sent at 9 ms has had 100 ms
+    expect(a.aborted).toBe(false);
+    slots.sweep(110);
+    expect(a.aborted).toBe(true);
+    expect(b.aborted).toBe(false);
+    slots.sweep(120);
+    expect(b.aborted).toBe(true);
   });
 });
