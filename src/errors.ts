@@ -391,6 +391,11 @@ export const ERROR_CODES = {
     retryable: false,
     description: '`toolgate bench` could not use its target (spawn failed, no handshake, unreachable, exited).',
   }),
+  TG_CHECK_TARGET_FAILED: spec({
+    surface: 'cli',
+    retryable: false,
+    description: '`toolgate check` could not check its target (not started, unreachable, not MCP, silent); exit 3.',
+  }),
 } as const satisfies Record<string, ErrorCodeSpec>;
 
 /** A stable toolgate error code. */

@@ -9,6 +9,8 @@ import { SessionStore } from './edge/sessions.js';
 import { GatewayError, isGatewayError } from './errors.js';
 import type { PolicyServices } from './policies/index.js';
 import { Dispatcher, type Authorizer } from './protocol/dispatcher.js';
+import { createRedactor, type Redactor } from './security/redactor.js';
+import { Security } from './security/security.js';
 import { NotificationHub } from './protocol/hub.js';
 import { createLogger, type Logger } from './telemetry/logger.js';
 import { GatewayMetrics } from './telemetry/metrics.js';
@@ -33,6 +35,8 @@ export interface GatewayOptions {
   authorizer?: Authorizer;
   /** Start the HTTP face (default true; false for the stdio face or library use). */
   http?: boolean;
+  /** The redactor the given `logger` was built with (so logs, results and audit share one); made from config otherwise. */
+  redactor?: Redactor;
 }
 
 const CHANGE_METHODS: Record<string, CatalogKind> = {
@@ -56,6 +60,8 @@ export class Gateway {
   readonly sessions: SessionStore;
   readonly mcp: McpHttpHandler;
   readonly http: HttpEdge | undefined;
+  /** Authentication, authorization rules, limits, redaction, audit and pinning (issue 4). */
+  readonly security: Security;
   private address: AddressInfo | undefined;
   private readonly shutdown = new AbortController();
   private inflight = 0;
@@ -66,7 +72,11 @@ export class Gateway {
   constructor(private readonly options: GatewayOptions) {
     const loaded = options.config;
     this.config = loaded.config;
-    this.logger = options.logger ?? createLogger({ level: loaded.config.log.level });
+    const redactor = options.redactor ?? createRedactor({ config: loaded.config.redaction });
+    this.logger =
+      options.logger ??
+      createLogger({ level: loaded.config.log.level, ...(loaded.config.redaction.logs ? { redact: redactor.redactLine } : {}) });
+    this.security = new Security({ loaded, logger: this.logger, registry: this.metrics.registry, redactor });
     const client: ClientIdentity = {
       name: 'toolgate',
       version: VERSION,
@@ -79,8 +89,14 @@ export class Gateway {
       upstream.setListener(this.upstreamListener());
       this.upstreams.set(name, upstream);
     }
-    const services: PolicyServices = { logger: this.logger, metrics: this.metrics, upstreams: this.upstreams };
-    this.catalog = new Catalog({ config: this.config, upstreams: this.upstreams, services, logger: this.logger });
+    const services: PolicyServices = { security: this.security, logger: this.logger, metrics: this.metrics, upstreams: this.upstreams };
+    this.catalog = new Catalog({
+      config: this.config,
+      upstreams: this.upstreams,
+      services,
+      logger: this.logger,
+      admitTool: (upstream, def, name) => this.security.pins.admit(upstream, def, name),
+    });
     this.hub = new NotificationHub(this.catalog, this.logger);
     this.dispatcher = new Dispatcher({
       catalog: this.catalog,
@@ -91,7 +107,8 @@ export class Gateway {
       logger: this.logger,
       metrics: this.metrics,
       hub: this.hub,
-      ...(options.authorizer === undefined ? {} : { authorizer: options.authorizer }),
+      authorizer: options.authorizer ?? this.security.rules,
+      admit: this.security.admitRequest,
       onCallStart: () => this.inflight++,
       onCallEnd: () => this.callEnded(),
     });
@@ -109,7 +126,7 @@ export class Gateway {
       metrics: this.metrics,
       maxBodyBytes: this.config.listen.maxBodyBytes,
       draining: () => this.draining,
-      ...(options.authenticate === undefined ? {} : { authenticate: options.authenticate }),
+      authenticate: options.authenticate ?? this.security.authenticate,
     });
     if (options.http !== false) {
       const l = this.config.listen;
@@ -122,6 +139,7 @@ export class Gateway {
       });
       this.http.route(l.path, (req, res) => this.mcp.handle(req, res));
       this.http.route('/healthz', (req, res) => this.healthz(req, res), { guarded: false });
+      for (const r of this.security.routes()) this.http.route(r.path, r.handler, { guarded: false });
       this.http.route('/readyz', (req, res) => this.readyz(req, res), { guarded: false });
       this.http.route('/metrics', (req, res) => this.metricsRoute(req, res), { guarded: false });
     }
@@ -155,6 +173,8 @@ export class Gateway {
 
   /** Starts upstreams, builds the catalog, and opens the HTTP face. */
   async start(): Promise<void> {
+    // The store opens first: API keys, audit and tool pins must be there before the catalog is built.
+    await this.security.start();
     const started = await Promise.allSettled([...this.upstreams.values()].map((u) => u.start()));
     const names = [...this.upstreams.keys()];
     for (const [i, r] of started.entries()) {
@@ -167,11 +187,15 @@ export class Gateway {
       }
     }
     await Promise.all(names.map((n) => this.catalog.refresh(n)));
+    this.security.pins.startPolling((approved) => {
+      for (const name of approved) void this.catalog.refresh(name);
+    });
     if (this.http !== undefined) {
       try {
         this.address = await this.http.listen();
       } catch (err) {
         await this.closeUpstreams();
+        await this.security.stop();
         throw new GatewayError('TG_STARTUP_FAILED', `cannot listen on ${this.config.listen.host}:${this.config.listen.port}: ${(err as Error).message}`, {
           cause: err,
         });
@@ -203,6 +227,8 @@ export class Gateway {
     this.mcp.closeListens();
     this.sessions.closeAll(new GatewayError('TG_SHUTTING_DOWN', 'The gateway is shutting down'));
     this.catalog.close();
+    // After the drain (every call has been recorded), before upstreams close: write the audit tail, close the store.
+    await this.security.stop().catch((err: unknown) => this.logger.error({ err }, 'security services did not stop cleanly'));
     await this.closeUpstreams();
     this.http?.closeAll();
     await accepting;

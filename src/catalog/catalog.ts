@@ -45,6 +45,12 @@ export interface CatalogOptions {
   upstreams: ReadonlyMap<string, Upstream>;
   services: PolicyServices;
   logger: Logger;
+  /**
+   * Tool admission (pinning, poisoning screen): called with each upstream tool's original definition on every
+   * rebuild. `withhold` keeps the tool out of lists but resolvable, so a call reaches its chain and is refused
+   * there (TG_TOOL_WITHHELD). Must be synchronous and cheap for unchanged tools.
+   */
+  admitTool?: (upstreamName: string, definition: ToolDefinition, exposedName: string) => 'list' | 'withhold';
 }
 
 /**
@@ -238,7 +244,8 @@ export class Catalog {
           );
           continue;
         }
-        if (live) {
+        const admitted = this.options.admitTool === undefined || this.options.admitTool(upstreamName, def, name) === 'list';
+        if (live && admitted) {
           tools.push(entry);
           toolIndex.set(name, entry);
         } else {

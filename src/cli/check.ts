@@ -7,11 +7,12 @@ import { EXTENSIONS, FORMATS, render, type ReportFormat } from '../check/reports
 import { regrade, runCheck, type RunOptions, type TargetSpec } from '../check/runner.js';
 import { DEFAULT_CALL_TIMEOUT_MS, TargetError } from '../check/target.js';
 import { CATEGORIES, SEVERITIES } from '../check/types.js';
-import { GatewayError } from '../errors.js';
+import { GatewayError, type ErrorCode } from '../errors.js';
 import type { Command } from './main.js';
 
 /** Exit code when the target could not be checked at all (not started, unreachable, garbage, hang). */
 export const EXIT_TARGET_FAILED = 3;
+const TARGET_FAILED: ErrorCode = 'TG_CHECK_TARGET_FAILED';
 
 const USAGE = `Usage:
   toolgate check [options] -- <command> [args...]   check a stdio MCP server (spawned by the checker)
@@ -65,7 +66,10 @@ function positiveInt(name: string, v: string | undefined, fallback: number): num
 }
 
 function list(values: string[] | undefined): string[] {
-  return (values ?? []).flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v.length > 0);
+  return (values ?? [])
+    .flatMap((v) => v.split(','))
+    .map((v) => v.trim())
+    .filter((v) => v.length > 0);
 }
 
 function keyValues(values: string[] | undefined, sep: string, flag: string): Record<string, string> {
@@ -79,7 +83,9 @@ function keyValues(values: string[] | undefined, sep: string, flag: string): Rec
 }
 
 /** Parses the command line into a target and run options; throws TG_CLI_USAGE on any problem. */
-export function parseCheckArgs(argv: string[]): { spec: TargetSpec; options: RunOptions; cli: CliOptions } | 'help' | 'list' {
+export function parseCheckArgs(
+  argv: string[],
+): { spec: TargetSpec; options: RunOptions; cli: CliOptions } | 'help' | 'list' {
   const dash = argv.indexOf('--');
   const optionArgs = dash === -1 ? argv : argv.slice(0, dash);
   const command = dash === -1 ? [] : argv.slice(dash + 1);
@@ -126,28 +132,36 @@ export function parseCheckArgs(argv: string[]): { spec: TargetSpec; options: Run
   if (v['list-checks'] === true) return 'list';
 
   const era = v.era ?? 'auto';
-  if (era !== 'auto' && era !== 'legacy' && era !== 'modern') throw usageError(`--era must be auto, legacy or modern, got "${era}"`);
+  if (era !== 'auto' && era !== 'legacy' && era !== 'modern')
+    throw usageError(`--era must be auto, legacy or modern, got "${era}"`);
   const failOn = (v['fail-on'] ?? 'high') as FailOn;
-  if (failOn !== 'none' && !(SEVERITIES as readonly string[]).includes(failOn)) throw usageError(`--fail-on must be one of ${SEVERITIES.join(', ')}, none; got "${failOn}"`);
+  if (failOn !== 'none' && !(SEVERITIES as readonly string[]).includes(failOn))
+    throw usageError(`--fail-on must be one of ${SEVERITIES.join(', ')}, none; got "${failOn}"`);
   const formats = list(v.format);
-  for (const f of formats) if (!(FORMATS as readonly string[]).includes(f)) throw usageError(`unknown --format "${f}" (${FORMATS.join(', ')})`);
+  for (const f of formats)
+    if (!(FORMATS as readonly string[]).includes(f))
+      throw usageError(`unknown --format "${f}" (${FORMATS.join(', ')})`);
   const known = new Set<string>([...CHECKS.map((c) => c.id), ...CATEGORIES]);
   const only = list(v.only);
   const skip = list(v.skip);
-  for (const s of [...only, ...skip]) if (!known.has(s)) throw usageError(`unknown check id or category "${s}" (try --list-checks)`);
+  for (const s of [...only, ...skip])
+    if (!known.has(s)) throw usageError(`unknown check id or category "${s}" (try --list-checks)`);
 
   let spec: TargetSpec;
   const positionals = parsed.positionals;
   if (command.length > 0) {
-    if (positionals.length > 0) throw usageError(`give either a URL or "-- command", not both (extra: ${positionals.join(' ')})`);
+    if (positionals.length > 0)
+      throw usageError(`give either a URL or "-- command", not both (extra: ${positionals.join(' ')})`);
     const [cmd, ...args] = command;
     if (cmd === undefined) throw usageError('missing command after --');
-    if (v.header !== undefined || v.bearer !== undefined || v.resolve !== undefined) throw usageError('--header, --bearer and --resolve apply to URL targets only');
+    if (v.header !== undefined || v.bearer !== undefined || v.resolve !== undefined)
+      throw usageError('--header, --bearer and --resolve apply to URL targets only');
     spec = { kind: 'stdio', command: cmd, args, env: keyValues(v.env, '=', 'env') };
     if (v.cwd !== undefined) spec.cwd = v.cwd;
   } else {
     if (positionals.length === 0) throw usageError('missing target: a URL, or -- followed by a command');
-    if (positionals.length > 1) throw usageError(`one target at a time (got ${positionals.join(' ')}); put a command after --`);
+    if (positionals.length > 1)
+      throw usageError(`one target at a time (got ${positionals.join(' ')}); put a command after --`);
     const target = positionals[0] ?? '';
     let url: URL;
     try {
@@ -155,7 +169,8 @@ export function parseCheckArgs(argv: string[]): { spec: TargetSpec; options: Run
     } catch {
       throw usageError(`"${target}" is not a URL; to check a command, write: toolgate check -- ${target}`);
     }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw usageError(`unsupported URL scheme ${url.protocol} (http or https)`);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      throw usageError(`unsupported URL scheme ${url.protocol} (http or https)`);
     if (v.env !== undefined || v.cwd !== undefined) throw usageError('--env and --cwd apply to stdio targets only');
     const headers: Record<string, string> = {};
     for (const [k, val] of Object.entries(keyValues(v.header, ':', 'header'))) headers[k.toLowerCase()] = val;
@@ -187,7 +202,11 @@ export function parseCheckArgs(argv: string[]): { spec: TargetSpec; options: Run
   if (v.pin !== undefined) options.pinFile = v.pin;
   if (options.pinUpdate && options.pinFile === undefined) throw usageError('--pin-update needs --pin FILE');
   if ((v.out === undefined || v.out === '-') && formats.length > 1) throw usageError('several formats need --out DIR');
-  const cli: CliOptions = { formats: (formats.length === 0 ? ['terminal'] : formats) as ReportFormat[], failOn, quiet: v.quiet === true };
+  const cli: CliOptions = {
+    formats: (formats.length === 0 ? ['terminal'] : formats) as ReportFormat[],
+    failOn,
+    quiet: v.quiet === true,
+  };
   if (v.out !== undefined) cli.out = v.out;
   if (v.baseline !== undefined) cli.baseline = v.baseline;
   if (v['write-baseline'] !== undefined) cli.writeBaseline = v['write-baseline'];
@@ -205,7 +224,10 @@ export interface CliOptions {
 }
 
 function listChecks(): string {
-  return CHECKS.map((c) => `${c.id.padEnd(11)} ${c.category.padEnd(12)} ${c.severity.padEnd(9)} ${c.title}`).join('\n') + '\n';
+  return (
+    CHECKS.map((c) => `${c.id.padEnd(11)} ${c.category.padEnd(12)} ${c.severity.padEnd(9)} ${c.title}`).join('\n') +
+    '\n'
+  );
 }
 
 /** `toolgate check`: grades an MCP server against the production checklist. */
@@ -228,7 +250,7 @@ export const checkCommand: Command = async (argv) => {
     report = await runCheck(spec, options, progress);
   } catch (err) {
     if (err instanceof TargetError) {
-      process.stderr.write(`toolgate check: cannot check the target: ${err.message} [TG_CHECK_TARGET_FAILED]\n`);
+      process.stderr.write(`toolgate check: cannot check the target: ${err.message} [${TARGET_FAILED}]\n`);
       return EXIT_TARGET_FAILED;
     }
     throw err;

@@ -5,6 +5,8 @@ import type { GatewayMetrics } from '../telemetry/metrics.js';
 import type { Next, Policy, ToolDefinition, Upstream } from '../types.js';
 import { composePolicies } from './compose.js';
 import { createMaskErrorsPolicy } from './mask-errors.js';
+import { AUDIT_SLOT, SECURITY_SLOTS } from './security-slots.js';
+import type { SecurityServices } from '../security/security.js';
 import { callUpstreamTool } from './terminal.js';
 import { createTimeoutPolicy } from './timeout.js';
 
@@ -14,6 +16,8 @@ export interface PolicyServices {
   readonly metrics: GatewayMetrics;
   /** Every upstream by config name (the fallback policy routes between them). */
   readonly upstreams: ReadonlyMap<string, Upstream>;
+  /** Redactor, rule set, limiter, audit writer and pin registry (absent in bare library/unit use). */
+  readonly security?: SecurityServices;
 }
 
 /** Everything a policy factory may precompute from, for one tool. */
@@ -36,11 +40,15 @@ export interface PolicySlot {
 
 /**
  * The chain, outermost first. Order matters:
- * - `mask-errors` is outermost so every failure below it reaches the client in the right form;
+ * - `audit` wraps everything, so it records what the client saw (see `security-slots.ts`);
+ * - `mask-errors` is next so every failure below it reaches the client in the right form;
+ * - `authorize`, `pin`, `rate-limit`, `redact`, `screen-errors` (see `security-slots.ts` for their order);
  * - `timeout` bounds everything inside it (a retry loop placed inside it stays within the call's deadline).
  */
 export const POLICY_CHAIN: readonly PolicySlot[] = [
+  AUDIT_SLOT,
   { name: 'mask-errors', build: () => createMaskErrorsPolicy() },
+  ...SECURITY_SLOTS,
   {
     name: 'timeout',
     build: (ctx) =>

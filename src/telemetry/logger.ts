@@ -12,6 +12,8 @@ export interface LoggerOptions {
   base?: Record<string, unknown>;
   /** Destination file descriptor; always stderr (2) unless a test needs otherwise. stdout is reserved for JSON-RPC. */
   fd?: number;
+  /** Rewrites each serialised line before it is written (the gateway's redactor: secrets never reach logs). */
+  redact?: (line: string) => string;
 }
 
 /** Default level: `TOOLGATE_LOG_LEVEL` or `info`. */
@@ -31,6 +33,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       base: { ...(options.base ?? {}) },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
+      ...(options.redact === undefined ? {} : { hooks: { streamWrite: options.redact } }),
     },
     pino.destination({ fd: options.fd ?? 2, sync: true }),
   );
