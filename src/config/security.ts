@@ -124,9 +124,9 @@ export const AuthSchema = z
       .describe('API keys for machine clients.'),
     anonymous: z
       .enum(ANONYMOUS_MODES)
-      .default('loopback')
+      .optional()
       .describe(
-        'Requests without a credential: loopback = allowed only from 127.0.0.0/8 and ::1 (default); any = from anywhere (authorization rules still apply); off = always 401.',
+        'Requests without a credential: loopback = allowed only from 127.0.0.0/8 and ::1; any = from anywhere (authorization rules still apply); off = always 401 with a challenge. Default: loopback when no credential kind is configured, off when bearer or API keys are.',
       ),
   })
   .prefault({})
