@@ -8,6 +8,7 @@ import { McpHttpHandler, type Authenticate } from './edge/mcp-http.js';
 import { SessionStore } from './edge/sessions.js';
 import { GatewayError, isGatewayError } from './errors.js';
 import type { PolicyServices } from './policies/index.js';
+import { ResilienceRegistry } from './policies/resilience-registry.js';
 import { Dispatcher, type Authorizer } from './protocol/dispatcher.js';
 import { createRedactor, type Redactor } from './security/redactor.js';
 import { Security } from './security/security.js';
@@ -89,7 +90,13 @@ export class Gateway {
       upstream.setListener(this.upstreamListener());
       this.upstreams.set(name, upstream);
     }
-    const services: PolicyServices = { security: this.security, logger: this.logger, metrics: this.metrics, upstreams: this.upstreams };
+    const services: PolicyServices = {
+      logger: this.logger,
+      metrics: this.metrics,
+      upstreams: this.upstreams,
+      resilience: new ResilienceRegistry(this.logger, this.metrics),
+      security: this.security,
+    };
     this.catalog = new Catalog({
       config: this.config,
       upstreams: this.upstreams,

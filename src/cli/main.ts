@@ -14,6 +14,9 @@ const COMMANDS: Record<string, CommandEntry> = {
   config: { summary: 'validate a config file or print its JSON Schema', load: async () => (await import('./config.js')).configCommand },
   check: { summary: 'grade any MCP server against the production checklist', load: async () => (await import('./check.js')).checkCommand },
   bench: { summary: 'load-test an MCP server or gateway', load: async () => (await import('./bench.js')).benchCommand },
+  keys: { summary: 'create, list and revoke API keys', load: async () => (await import('./keys.js')).keysCommand },
+  audit: { summary: 'query or tail the audit log', load: async () => (await import('./audit.js')).auditCommand },
+  tools: { summary: 'list tool pins and approve changed tools', load: async () => (await import('./tools.js')).toolsCommand },
 };
 
 /** Usage text of the top-level command. */
