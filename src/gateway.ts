@@ -8,7 +8,6 @@ import { McpHttpHandler, type Authenticate } from './edge/mcp-http.js';
 import { SessionStore } from './edge/sessions.js';
 import { GatewayError, isGatewayError } from './errors.js';
 import type { PolicyServices } from './policies/index.js';
-import { ResilienceRegistry } from './policies/resilience-registry.js';
 import { Dispatcher, type Authorizer } from './protocol/dispatcher.js';
 import { createRedactor, type Redactor } from './security/redactor.js';
 import { Security } from './security/security.js';
@@ -94,7 +93,6 @@ export class Gateway {
       logger: this.logger,
       metrics: this.metrics,
       upstreams: this.upstreams,
-      resilience: new ResilienceRegistry(this.logger, this.metrics),
       security: this.security,
     };
     this.catalog = new Catalog({
