@@ -1,11 +1,14 @@
 import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { Database } from 'node-sqlite3-wasm';
+import sqlite from 'node-sqlite3-wasm';
 import { GatewayError } from '../errors.js';
 import type { SqlDriver, SqlValue } from './sql-store.js';
 
 /** How long a statement waits for another process's lock before failing. */
 const BUSY_TIMEOUT_MS = 5000;
+
+// node-sqlite3-wasm is CommonJS: Node's ESM loader cannot see its named exports.
+const { Database } = sqlite;
 /** A lock older than this was left by a killed process (locks are held only for one statement or batch). */
 const STALE_LOCK_MS = 60_000;
 
