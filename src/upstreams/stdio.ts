@@ -172,7 +172,14 @@ export class StdioUpstream extends SupervisedUpstream {
     });
     let resolveExit: () => void = () => {};
     const exited = new Promise<void>((r) => (resolveExit = r));
-    const child: Child = { process: proc, peer, exited, hasExited: false, startedAt: Date.now(), flush: () => writeLine?.flush() };
+    const child: Child = {
+      process: proc,
+      peer,
+      exited,
+      hasExited: false,
+      startedAt: Date.now(),
+      flush: () => writeLine?.flush(),
+    };
     if (proc.pid !== undefined) trackGroup(proc.pid);
     proc.stdin?.on('error', () => {}); // EPIPE after the child exits: handled by the exit path
     if (proc.stdout) readLines(proc.stdout, (line) => peer.receiveLine(line));
