@@ -27,7 +27,7 @@ function isBusy(err: unknown): boolean {
 export class SqliteDriver implements SqlDriver {
   readonly kind = 'sqlite' as const;
   readonly serialPrimaryKey = 'INTEGER PRIMARY KEY AUTOINCREMENT';
-  private readonly db: Database;
+  private readonly db: InstanceType<typeof Database>;
 
   constructor(readonly file: string) {
     mkdirSync(dirname(file), { recursive: true });
