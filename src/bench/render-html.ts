@@ -100,10 +100,12 @@ export function histogramSvg(t: TargetReport): string {
       ['p99', t.latency.p99],
     ] as const
   )
-    .map(
-      ([name, v]) =>
-        `<line x1="${n(xOf(v))}" y1="${PAD.top}" x2="${n(xOf(v))}" y2="${H - PAD.bottom}" class="marker"/><text x="${n(xOf(v) + 3)}" y="${PAD.top + 10}" class="marker-label">${name} ${escapeHtml(formatMs(v))}</text>`,
-    )
+    .map(([name, v], i) => {
+      const x = xOf(v);
+      // Labels near the right edge go left of their line; p99 sits one line lower so the two never overlap.
+      const label = x > W - 120 ? `x="${n(x - 3)}" text-anchor="end"` : `x="${n(x + 3)}"`;
+      return `<line x1="${n(x)}" y1="${PAD.top}" x2="${n(x)}" y2="${H - PAD.bottom}" class="marker"/><text ${label} y="${PAD.top + 10 + i * 12}" class="marker-label">${name} ${escapeHtml(formatMs(v))}</text>`;
+    })
     .join('');
   return `<svg viewBox="0 0 ${W} ${H}" role="img" aria-label="latency histogram of ${escapeHtml(t.label)}">${axisFrame(xTicks, yTicks, 'latency (log scale)', 'requests')}${bars}${markers}</svg>`;
 }
@@ -116,7 +118,8 @@ function polyline(points: Array<[number, number]>, color: string, dashed = false
 
 /** Throughput (left) and latency p50/p99 (second chart) over time. */
 export function seriesSvgs(t: TargetReport): string {
-  const s = t.series;
+  // A last interval shorter than a quarter of the others has too few samples to plot without a fake spike.
+  const s = t.series.filter((p, i) => i < t.series.length - 1 || p.durationMs >= t.seriesIntervalMs / 4);
   if (s.length < 2) return '<p>The run was too short for a time series (one interval).</p>';
   const plotW = W - PAD.left - PAD.right;
   const plotH = H - PAD.top - PAD.bottom;

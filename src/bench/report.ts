@@ -41,7 +41,10 @@ export interface OperationReport {
 export interface SeriesPoint {
   /** Interval start, ms since the measurement started. */
   tMs: number;
-  /** Completions per second in the interval. */
+  /** Length of the interval inside the measurement window, ms (the last one is usually partial). */
+  durationMs: number;
+  completed: number;
+  /** Completions per second over `durationMs`. */
   rps: number;
   errors: number;
   p50: number;
@@ -209,13 +212,19 @@ export function targetReport(m: TargetMeasurement): TargetReport {
     },
     operations: [...run.perOp].map(([label, s]) => operationReport(label, s)),
     histogram: run.overall.latency.buckets().map(([lo, hi, c]) => [lo / 1000, hi / 1000, c]),
-    series: run.series.snapshot().map((p) => ({
-      tMs: p.startMs,
-      rps: Math.round((p.completed / interval) * 1000 * 100) / 100,
-      errors: p.errors,
-      p50: us2ms(p.latency.percentile(50)),
-      p99: us2ms(p.latency.percentile(99)),
-    })),
+    series: run.series.snapshot().map((p) => {
+      // The last interval ends with the window, not a full interval later: rate it over the part that exists.
+      const durationMs = Math.max(1, Math.min(interval, run.windowMs - p.startMs));
+      return {
+        tMs: p.startMs,
+        durationMs: Math.round(durationMs),
+        completed: p.completed,
+        rps: Math.round((p.completed / durationMs) * 1000 * 100) / 100,
+        errors: p.errors,
+        p50: us2ms(p.latency.percentile(50)),
+        p99: us2ms(p.latency.percentile(99)),
+      };
+    }),
     seriesIntervalMs: interval,
     process: m.process,
     processNote: m.processNote,

@@ -4,6 +4,7 @@
  * its latency is measured from that intended time, not from when a free worker finally sent it — so a stalled
  * target shows up as latency instead of silently lowering the send rate (coordinated omission).
  */
+import { setMaxListeners } from 'node:events';
 import { setTimeout as sleepTimer } from 'node:timers/promises';
 import type { PreparedOperation } from './operations.js';
 import { MessageCounter, OpStats, TimeSeries } from './stats.js';
@@ -108,6 +109,7 @@ export class DeadlineSlots {
   signalFor(now: number): AbortSignal {
     if (this.current === undefined || now >= this.current.end) {
       const controller = new AbortController();
+      setMaxListeners(0, controller.signal); // every call in the slot listens on it: many listeners by design
       const end = now + this.slotMs;
       this.current = { end, controller };
       this.slots.push({ deadline: end + this.timeoutMs, controller });
@@ -159,6 +161,7 @@ export class LoadRunner {
     private readonly clock: Clock = systemClock,
   ) {
     this.deadlines = new DeadlineSlots(plan.timeoutMs, sweepIntervalMs(plan.timeoutMs));
+    setMaxListeners(0, this.stopController.signal); // every sleeping worker listens on it
   }
 
   /** Stops issuing new requests; in-flight ones finish or time out. */
@@ -236,8 +239,15 @@ export class LoadRunner {
       if (!this.mayIssue(i, intended)) return;
       this.issued++;
       if (ratePerSec !== undefined) {
-        const wait = intended - this.clock.now();
-        if (wait > 0) await this.clock.sleep(wait, this.stopController.signal);
+        // Timers may fire up to a millisecond early against the high-resolution clock: sleep again rather than
+        // send before the request is due (its latency would come out shorter than it was).
+        for (
+          let wait = intended - this.clock.now();
+          wait > 0 && this.stopReason === undefined;
+          wait = intended - this.clock.now()
+        ) {
+          await this.clock.sleep(wait, this.stopController.signal);
+        }
         if (this.stopReason !== undefined) return;
       } else {
         intended = this.clock.now();

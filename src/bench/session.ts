@@ -123,7 +123,8 @@ export class BenchSession {
     const target = createTarget(spec, this.options);
     this.options.log?.(`bench: ${spec.label}: load goes to ${target.description}`);
     const info = await target.connect();
-    const sessions = info.sessions === undefined ? '' : `, ${info.sessions} session(s)`;
+    const sessions =
+      info.sessions === undefined ? '' : info.sessions === 0 ? ', stateless' : `, ${info.sessions} session(s)`;
     this.options.log?.(
       `bench: ${spec.label}: ${info.era} era (${info.protocolVersion})${sessions}${info.server === undefined ? '' : `, server ${info.server}`}, connected in ${formatMs(info.connectMs)}`,
     );

@@ -226,6 +226,12 @@ export function setupLine(t: TargetReport): string {
     .filter((x) => x !== undefined)
     .join(' / ');
   const model = p.ratePerSec === undefined ? 'closed model' : `open model at ${p.ratePerSec} req/s`;
-  const era = `${t.era} era (${t.protocolVersion})${t.sessions !== undefined ? `, ${t.sessions} session(s)` : ''}`;
+  const sessions =
+    t.sessions === undefined
+      ? ''
+      : t.sessions === 0
+        ? ', no session id (stateless server)'
+        : `, ${t.sessions} session(s)`;
+  const era = `${t.era} era (${t.protocolVersion})${sessions}`;
   return `${t.label}: ${t.description} — ${era}${t.server !== undefined ? `, server ${t.server}` : ''}; ${p.concurrency} concurrent, ${amount}, ${p.warmup} warm-up, ${model}, timeout ${formatMs(p.timeoutMs)}, connect ${formatMs(t.connectMs)}`;
 }

@@ -101,7 +101,13 @@ describe('report model', () => {
       ['echo', 90],
       ['tools/list', 10],
     ]);
-    expect(t.series.reduce((a, p) => a + (p.rps * t.seriesIntervalMs) / 1000, 0)).toBeCloseTo(100, 6);
+    expect(t.series.reduce((a, p) => a + p.completed, 0)).toBe(100);
+    // Completions at 25 ms … 2500 ms in a 2500 ms window: 39 and 40 in the full seconds, 21 in the last half second.
+    expect(t.series.map((p) => [p.durationMs, p.completed, p.rps])).toEqual([
+      [1000, 39, 39],
+      [1000, 40, 40],
+      [500, 21, 42],
+    ]);
     expect(t.histogram.reduce((a, [, , c]) => a + c, 0)).toBe(99);
     expect(median([3, 1, 2])).toBe(2);
     expect(median([4, 1, 2, 3])).toBe(2.5);

@@ -98,6 +98,30 @@ describe('LoadRunner', () => {
     expect(r.completed).toBe(5);
   });
 
+  it('in --rate mode never sends before the due time, even when timers fire early', async () => {
+    vi.useRealTimers();
+    // A manual clock whose sleeps wake after only half the time asked for.
+    let t = 0;
+    const earlyClock: Clock = {
+      now: () => t,
+      sleep: async (ms) => {
+        t += ms / 2;
+      },
+    };
+    const sent: number[] = [];
+    const target = {
+      ...fakeTarget(() => 0),
+      call: async (): Promise<CallOutcome> => {
+        sent.push(t);
+        t += 0.25;
+        return { kind: 'ok' };
+      },
+    };
+    const r = await new LoadRunner(target, plan({ ratePerSec: 100, requests: 5 }), () => op, earlyClock).run();
+    for (const [i, at] of sent.entries()) expect(at).toBeGreaterThanOrEqual(i * 10);
+    expect(r.overall.latency.min).toBeGreaterThanOrEqual(250);
+  });
+
   it('in --rate mode sends on schedule, not as fast as answers come back', async () => {
     const target = fakeTarget(() => 1);
     const start = Date.now();
