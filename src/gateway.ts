@@ -8,6 +8,7 @@ import { McpHttpHandler, type Authenticate } from './edge/mcp-http.js';
 import { SessionStore } from './edge/sessions.js';
 import { GatewayError, isGatewayError } from './errors.js';
 import type { PolicyServices } from './policies/index.js';
+import { ResilienceRegistry } from './policies/resilience-registry.js';
 import { Dispatcher, type Authorizer } from './protocol/dispatcher.js';
 import { createRedactor, type Redactor } from './security/redactor.js';
 import { Security } from './security/security.js';
@@ -75,7 +76,10 @@ export class Gateway {
     const redactor = options.redactor ?? createRedactor({ config: loaded.config.redaction });
     this.logger =
       options.logger ??
-      createLogger({ level: loaded.config.log.level, ...(loaded.config.redaction.logs ? { redact: redactor.redactLine } : {}) });
+      createLogger({
+        level: loaded.config.log.level,
+        ...(loaded.config.redaction.logs ? { redact: redactor.redactLine } : {}),
+      });
     this.security = new Security({ loaded, logger: this.logger, registry: this.metrics.registry, redactor });
     const client: ClientIdentity = {
       name: 'toolgate',
@@ -93,6 +97,7 @@ export class Gateway {
       logger: this.logger,
       metrics: this.metrics,
       upstreams: this.upstreams,
+      resilience: new ResilienceRegistry(this.logger, this.metrics),
       security: this.security,
     };
     this.catalog = new Catalog({
@@ -188,7 +193,10 @@ export class Gateway {
         const upstream = this.upstreams.get(name);
         // A local module that fails to load is a configuration error: do not start half-configured.
         if (upstream?.kind === 'local') throw r.reason;
-        this.logger.warn({ upstream: name, err: (r.reason as Error).message }, 'upstream did not start; it will be retried in the background');
+        this.logger.warn(
+          { upstream: name, err: (r.reason as Error).message },
+          'upstream did not start; it will be retried in the background',
+        );
       }
     }
     await Promise.all(names.map((n) => this.catalog.refresh(n)));
@@ -201,11 +209,18 @@ export class Gateway {
       } catch (err) {
         await this.closeUpstreams();
         await this.security.stop();
-        throw new GatewayError('TG_STARTUP_FAILED', `cannot listen on ${this.config.listen.host}:${this.config.listen.port}: ${(err as Error).message}`, {
-          cause: err,
-        });
+        throw new GatewayError(
+          'TG_STARTUP_FAILED',
+          `cannot listen on ${this.config.listen.host}:${this.config.listen.port}: ${(err as Error).message}`,
+          {
+            cause: err,
+          },
+        );
       }
-      this.logger.info({ url: this.url, upstreams: names, tools: this.catalog.listTools().length }, 'toolgate listening');
+      this.logger.info(
+        { url: this.url, upstreams: names, tools: this.catalog.listTools().length },
+        'toolgate listening',
+      );
     }
   }
 
@@ -213,18 +228,21 @@ export class Gateway {
    * Graceful stop: refuse new work, let in-flight calls finish within `shutdown.drainTimeoutMs`, cancel the rest
    * (each still gets an answer), end listen streams and sessions, then stop upstreams. Idempotent.
    */
-  stop(): Promise<void> {
-    this.stopping ??= this.doStop();
+  stop(options: { drainTimeoutMs?: number } = {}): Promise<void> {
+    this.stopping ??= this.doStop(options.drainTimeoutMs ?? this.config.shutdown.drainTimeoutMs);
     return this.stopping;
   }
 
-  private async doStop(): Promise<void> {
+  private async doStop(drainTimeoutMs: number): Promise<void> {
     this.draining = true;
     const accepting = this.http?.stopAccepting();
-    const drained = await this.waitForDrain(this.config.shutdown.drainTimeoutMs);
+    const drained = await this.waitForDrain(drainTimeoutMs);
     if (!drained) {
       this.logger.warn({ inflight: this.inflight }, 'drain deadline reached; cancelling remaining calls');
-      const reason = new GatewayError('TG_CANCELLED', 'The gateway is shutting down and cancelled this call. Retry it.');
+      const reason = new GatewayError(
+        'TG_CANCELLED',
+        'The gateway is shutting down and cancelled this call. Retry it.',
+      );
       this.mcp.abortAll(reason);
       this.shutdown.abort(reason);
       await this.waitForDrain(2000);
@@ -233,7 +251,9 @@ export class Gateway {
     this.sessions.closeAll(new GatewayError('TG_SHUTTING_DOWN', 'The gateway is shutting down'));
     this.catalog.close();
     // After the drain (every call has been recorded), before upstreams close: write the audit tail, close the store.
-    await this.security.stop().catch((err: unknown) => this.logger.error({ err }, 'security services did not stop cleanly'));
+    await this.security
+      .stop()
+      .catch((err: unknown) => this.logger.error({ err }, 'security services did not stop cleanly'));
     await this.closeUpstreams();
     this.http?.closeAll();
     await accepting;
@@ -305,7 +325,8 @@ export class Gateway {
 
   private readyz(_req: IncomingMessage, res: ServerResponse): void {
     const upstreams: Record<string, { state: UpstreamState; required: boolean }> = {};
-    for (const [name, u] of this.upstreams) upstreams[name] = { state: u.state, required: this.config.upstreams[name]?.required !== false };
+    for (const [name, u] of this.upstreams)
+      upstreams[name] = { state: u.state, required: this.config.upstreams[name]?.required !== false };
     const ready = this.isReady();
     sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : this.draining ? 'draining' : 'not ready', upstreams });
   }

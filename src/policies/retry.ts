@@ -6,7 +6,7 @@ import {
 } from '../config/reliability-settings.js';
 import { abortError, GatewayError, isGatewayError, type ErrorCode } from '../errors.js';
 import type { Counter } from 'prom-client';
-import type { Next, Policy, ToolAnnotations, ToolCall, ToolResult } from '../types.js';
+import type { Next, Policy, ToolAnnotations, ToolCall, ToolResult, UpstreamState } from '../types.js';
 import { formatDelay } from './tool-error.js';
 
 /** Options of the retry policy. */
@@ -90,6 +90,8 @@ export function createRetryPolicy(options: RetryPolicyOptions): Policy {
       } catch (err) {
         // Not transient (or cancelled): whatever happened before, this error is the answer.
         if (!isGatewayError(err) || !retryOn.has(err.code) || call.signal.aborted) throw err;
+        // An upstream marked down (or stopped) stays so for longer than any retry budget: fail now.
+        if (GONE.has(call.target.upstream.state)) throw exhausted(err, attempt, call);
         if (attempt >= attempts) throw exhausted(err, attempt, call);
         failure = err;
       }
@@ -105,6 +107,8 @@ export function createRetryPolicy(options: RetryPolicyOptions): Policy {
     }
   };
 }
+
+const GONE: ReadonlySet<UpstreamState> = new Set<UpstreamState>(['down', 'stopped', 'idle']);
 
 /** The transient error that ended the attempts: unchanged when no retry was made, `TG_RETRY_EXHAUSTED` otherwise. */
 function exhausted(err: GatewayError, attempts: number, call: ToolCall): GatewayError {

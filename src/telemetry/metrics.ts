@@ -57,6 +57,55 @@ export class GatewayMetrics {
     help: 'Tool calls in flight.',
     registers: [this.registry],
   });
+  readonly argumentCorrections = new Counter({
+    name: 'toolgate_argument_corrections_total',
+    help: 'Arguments repaired by auto-correction before the call, by tool and rule.',
+    labelNames: ['tool', 'rule'] as const,
+    registers: [this.registry],
+  });
+  readonly validationFailures = new Counter({
+    name: 'toolgate_validation_failures_total',
+    help: 'Validation failures by tool and kind (input = arguments refused, output = structuredContent off its schema, schema = uncompilable schema).',
+    labelNames: ['tool', 'kind'] as const,
+    registers: [this.registry],
+  });
+  readonly outputTruncations = new Counter({
+    name: 'toolgate_output_truncations_total',
+    help: 'Results cut to the output size cap, by tool.',
+    labelNames: ['tool'] as const,
+    registers: [this.registry],
+  });
+  readonly retries = new Counter({
+    name: 'toolgate_retries_total',
+    help: 'Retries of tool calls (attempts after the first), by tool and the TG_* code that caused them.',
+    labelNames: ['tool', 'code'] as const,
+    registers: [this.registry],
+  });
+  readonly circuitState = new Gauge({
+    name: 'toolgate_circuit_state',
+    help: 'Circuit breaker state by scope (tool, upstream) and name: 0 closed, 1 half-open, 2 open.',
+    labelNames: ['scope', 'name'] as const,
+    registers: [this.registry],
+  });
+  readonly circuitTransitions = new Counter({
+    name: 'toolgate_circuit_transitions_total',
+    help: 'Circuit breaker state changes by scope, name and new state.',
+    labelNames: ['scope', 'name', 'state'] as const,
+    registers: [this.registry],
+  });
+  readonly queueWait = new Histogram({
+    name: 'toolgate_concurrency_queue_wait_seconds',
+    help: 'Time calls waited for a concurrency slot (only calls that had to wait), by scope and name.',
+    labelNames: ['scope', 'name'] as const,
+    buckets: CALL_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly fallbackCalls = new Counter({
+    name: 'toolgate_fallback_calls_total',
+    help: 'Calls served by a fallback upstream, by tool, fallback upstream and reason (down, circuit-open, unavailable).',
+    labelNames: ['tool', 'upstream', 'reason'] as const,
+    registers: [this.registry],
+  });
 
   constructor(options: { processMetrics?: boolean } = {}) {
     if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'toolgate_' });

@@ -7,7 +7,7 @@ import {
   type RetryPolicyOptions,
 } from '../../src/policies/retry.js';
 import type { ToolCall, ToolResult } from '../../src/types.js';
-import { makeCall, newMetrics, textResult } from './helpers.js';
+import { fakeUpstream, makeCall, newMetrics, textResult } from './helpers.js';
 
 beforeEach(() => {
   vi.useFakeTimers();
@@ -126,6 +126,18 @@ describe('retry policy', () => {
     const r = await settle(retry()(call(), t.next));
     expect(t.times).toHaveLength(2);
     expect(r.error).toMatchObject({ code: 'TG_UPSTREAM_ERROR' });
+  });
+
+  it('does not retry an upstream marked down (it will not be back within the budget)', async () => {
+    const t = flaky(['TG_UPSTREAM_UNAVAILABLE']);
+    const r = await settle(
+      retry()(
+        makeCall({ startedAt: Date.now(), target: { upstream: fakeUpstream('up', 'down'), toolName: 'tool' } }),
+        t.next,
+      ),
+    );
+    expect(t.times).toHaveLength(1);
+    expect(r.error).toMatchObject({ code: 'TG_UPSTREAM_UNAVAILABLE' });
   });
 
   it('retries the codes listed in `on`', async () => {
