@@ -57,7 +57,7 @@ export interface TestIssuer {
   publicJwk: JWK;
   /** Number of JWKS fetches served. */
   fetches: () => number;
-  sign(claims: JWTPayload, options?: { kid?: string; alg?: string; key?: CryptoKey | Uint8Array }): Promise<string>;
+  sign(claims: JWTPayload, options?: { kid?: string; alg?: string; key?: Parameters<SignJWT['sign']>[0] }): Promise<string>;
   close(): Promise<void>;
 }
 
