@@ -76,10 +76,7 @@ export class Gateway {
     const redactor = options.redactor ?? createRedactor({ config: loaded.config.redaction });
     this.logger =
       options.logger ??
-      createLogger({
-        level: loaded.config.log.level,
-        ...(loaded.config.redaction.logs ? { redact: redactor.redactLine } : {}),
-      });
+      createLogger({ level: loaded.config.log.level, ...(loaded.config.redaction.logs ? { redact: redactor.redactLine } : {}) });
     this.security = new Security({ loaded, logger: this.logger, registry: this.metrics.registry, redactor });
     const client: ClientIdentity = {
       name: 'toolgate',
@@ -193,10 +190,7 @@ export class Gateway {
         const upstream = this.upstreams.get(name);
         // A local module that fails to load is a configuration error: do not start half-configured.
         if (upstream?.kind === 'local') throw r.reason;
-        this.logger.warn(
-          { upstream: name, err: (r.reason as Error).message },
-          'upstream did not start; it will be retried in the background',
-        );
+        this.logger.warn({ upstream: name, err: (r.reason as Error).message }, 'upstream did not start; it will be retried in the background');
       }
     }
     await Promise.all(names.map((n) => this.catalog.refresh(n)));
@@ -209,18 +203,11 @@ export class Gateway {
       } catch (err) {
         await this.closeUpstreams();
         await this.security.stop();
-        throw new GatewayError(
-          'TG_STARTUP_FAILED',
-          `cannot listen on ${this.config.listen.host}:${this.config.listen.port}: ${(err as Error).message}`,
-          {
-            cause: err,
-          },
-        );
+        throw new GatewayError('TG_STARTUP_FAILED', `cannot listen on ${this.config.listen.host}:${this.config.listen.port}: ${(err as Error).message}`, {
+          cause: err,
+        });
       }
-      this.logger.info(
-        { url: this.url, upstreams: names, tools: this.catalog.listTools().length },
-        'toolgate listening',
-      );
+      this.logger.info({ url: this.url, upstreams: names, tools: this.catalog.listTools().length }, 'toolgate listening');
     }
   }
 
@@ -228,21 +215,18 @@ export class Gateway {
    * Graceful stop: refuse new work, let in-flight calls finish within `shutdown.drainTimeoutMs`, cancel the rest
    * (each still gets an answer), end listen streams and sessions, then stop upstreams. Idempotent.
    */
-  stop(options: { drainTimeoutMs?: number } = {}): Promise<void> {
-    this.stopping ??= this.doStop(options.drainTimeoutMs ?? this.config.shutdown.drainTimeoutMs);
+  stop(): Promise<void> {
+    this.stopping ??= this.doStop();
     return this.stopping;
   }
 
-  private async doStop(drainTimeoutMs: number): Promise<void> {
+  private async doStop(): Promise<void> {
     this.draining = true;
     const accepting = this.http?.stopAccepting();
-    const drained = await this.waitForDrain(drainTimeoutMs);
+    const drained = await this.waitForDrain(this.config.shutdown.drainTimeoutMs);
     if (!drained) {
       this.logger.warn({ inflight: this.inflight }, 'drain deadline reached; cancelling remaining calls');
-      const reason = new GatewayError(
-        'TG_CANCELLED',
-        'The gateway is shutting down and cancelled this call. Retry it.',
-      );
+      const reason = new GatewayError('TG_CANCELLED', 'The gateway is shutting down and cancelled this call. Retry it.');
       this.mcp.abortAll(reason);
       this.shutdown.abort(reason);
       await this.waitForDrain(2000);
@@ -251,9 +235,7 @@ export class Gateway {
     this.sessions.closeAll(new GatewayError('TG_SHUTTING_DOWN', 'The gateway is shutting down'));
     this.catalog.close();
     // After the drain (every call has been recorded), before upstreams close: write the audit tail, close the store.
-    await this.security
-      .stop()
-      .catch((err: unknown) => this.logger.error({ err }, 'security services did not stop cleanly'));
+    await this.security.stop().catch((err: unknown) => this.logger.error({ err }, 'security services did not stop cleanly'));
     await this.closeUpstreams();
     this.http?.closeAll();
     await accepting;
@@ -325,8 +307,7 @@ export class Gateway {
 
   private readyz(_req: IncomingMessage, res: ServerResponse): void {
     const upstreams: Record<string, { state: UpstreamState; required: boolean }> = {};
-    for (const [name, u] of this.upstreams)
-      upstreams[name] = { state: u.state, required: this.config.upstreams[name]?.required !== false };
+    for (const [name, u] of this.upstreams) upstreams[name] = { state: u.state, required: this.config.upstreams[name]?.required !== false };
     const ready = this.isReady();
     sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : this.draining ? 'draining' : 'not ready', upstreams });
   }
