@@ -96,6 +96,7 @@ interface ParsedArgs {
   outputs: Array<{ file: string; format: ReportFormat }>;
   /** Printed before the run when bench chose something for the user. */
   notes: string[];
+  quiet: boolean;
 }
 
 function parseJsonObject(text: string, flag: string): JsonObject {
@@ -255,6 +256,7 @@ export async function parseBenchArgs(argv: string[]): Promise<ParsedArgs | 'help
     format,
     outputs,
     notes,
+    quiet: v.quiet === true,
   };
 }
 
@@ -371,8 +373,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
     process.stdout.write(HELP);
     return 0;
   }
-  const { options, assertions, format, outputs, notes } = parsed;
-  const quiet = argv.includes('--quiet') || argv.includes('-q');
+  const { options, assertions, format, outputs, notes, quiet } = parsed;
   const log = quiet ? undefined : (line: string): void => void process.stderr.write(`${line}\n`);
   options.log = log;
   options.progress = quiet ? undefined : progressWriter();
