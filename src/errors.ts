@@ -307,7 +307,8 @@ export const ERROR_CODES = {
   TG_SCHEMA_INVALID: spec({
     surface: 'tool',
     retryable: false,
-    description: "The tool's input schema cannot be compiled (invalid, unsupported dialect, or a remote $ref), so its calls are refused.",
+    description:
+      "The tool's input schema cannot be compiled (invalid, unsupported dialect, or a remote $ref), so its calls are refused.",
   }),
   TG_RETRY_EXHAUSTED: spec({
     surface: 'tool',
@@ -436,15 +437,23 @@ export class GatewayError extends Error {
 
 /** True when `err` is a `GatewayError` (matches on shape so errors from another copy of the module count). */
 export function isGatewayError(err: unknown): err is GatewayError {
-  return (
-    err instanceof GatewayError ||
-    (err instanceof Error && isErrorCode((err as Error & { code?: unknown }).code))
-  );
+  return err instanceof GatewayError || (err instanceof Error && isErrorCode((err as Error & { code?: unknown }).code));
 }
 
 /** True when the code names a known registry entry. */
 export function isErrorCode(code: unknown): code is ErrorCode {
   return typeof code === 'string' && Object.hasOwn(ERROR_CODES, code);
+}
+
+/**
+ * What an aborted operation rejects with when the caller may have its own reason: the abort reason itself when
+ * it is an `Error` other than the generic AbortError (a caller's own timeout error stays that error), else
+ * `TG_CANCELLED`.
+ */
+export function abortReason(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason;
+  if (reason instanceof Error && reason.name !== 'AbortError') return reason;
+  return abortError(signal);
 }
 
 /**

@@ -215,15 +215,15 @@ export class Gateway {
    * Graceful stop: refuse new work, let in-flight calls finish within `shutdown.drainTimeoutMs`, cancel the rest
    * (each still gets an answer), end listen streams and sessions, then stop upstreams. Idempotent.
    */
-  stop(): Promise<void> {
-    this.stopping ??= this.doStop();
+  stop(options: { drainTimeoutMs?: number; upstreamGraceMs?: number } = {}): Promise<void> {
+    this.stopping ??= this.doStop(options.drainTimeoutMs ?? this.config.shutdown.drainTimeoutMs, options.upstreamGraceMs);
     return this.stopping;
   }
 
-  private async doStop(): Promise<void> {
+  private async doStop(drainTimeoutMs: number, upstreamGraceMs: number | undefined): Promise<void> {
     this.draining = true;
     const accepting = this.http?.stopAccepting();
-    const drained = await this.waitForDrain(this.config.shutdown.drainTimeoutMs);
+    const drained = await this.waitForDrain(drainTimeoutMs);
     if (!drained) {
       this.logger.warn({ inflight: this.inflight }, 'drain deadline reached; cancelling remaining calls');
       const reason = new GatewayError('TG_CANCELLED', 'The gateway is shutting down and cancelled this call. Retry it.');
@@ -236,14 +236,14 @@ export class Gateway {
     this.catalog.close();
     // After the drain (every call has been recorded), before upstreams close: write the audit tail, close the store.
     await this.security.stop().catch((err: unknown) => this.logger.error({ err }, 'security services did not stop cleanly'));
-    await this.closeUpstreams();
+    await this.closeUpstreams(upstreamGraceMs);
     this.http?.closeAll();
     await accepting;
     this.logger.info('toolgate stopped');
   }
 
-  private async closeUpstreams(): Promise<void> {
-    await Promise.allSettled([...this.upstreams.values()].map((u) => u.close()));
+  private async closeUpstreams(graceMs?: number): Promise<void> {
+    await Promise.allSettled([...this.upstreams.values()].map((u) => u.close(graceMs === undefined ? {} : { graceMs })));
   }
 
   private waitForDrain(ms: number): Promise<boolean> {

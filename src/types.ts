@@ -79,6 +79,12 @@ export interface UpstreamCallOptions {
   log?: Logger;
 }
 
+/** Options of `Upstream.close`. */
+export interface UpstreamCloseOptions {
+  /** How long a child may take to exit after stdin closes (and again after SIGTERM); default from config. */
+  graceMs?: number;
+}
+
 /** Lifecycle state of an upstream. */
 export type UpstreamState = 'idle' | 'starting' | 'up' | 'restarting' | 'down' | 'stopped';
 
@@ -114,7 +120,7 @@ export interface Upstream {
   /** Sends one request; rejects with `GatewayError` (transport, unavailable, cancelled) or `RemoteError`. */
   call(method: string, params: JsonObject | undefined, options?: UpstreamCallOptions): Promise<JsonObject>;
   /** Graceful stop: lets in-flight requests finish (bounded), then releases everything. */
-  close(): Promise<void>;
+  close(options?: UpstreamCloseOptions): Promise<void>;
   /** Immediate stop: aborts in-flight requests and kills what it started. */
   destroy(): void;
 }

@@ -20,7 +20,7 @@ export default [
   defineTool({
     name: 'echo',
     description: 'Returns the message it is given. Useful to check the gateway path end to end.',
-    input: z.object({ message: z.string().max(10_000).describe('Text to send back') }),
+    input: z.strictObject({ message: z.string().max(10_000).describe('Text to send back') }),
     annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
     handler: ({ message }) => message,
   }),
@@ -43,7 +43,7 @@ export default [
   defineTool({
     name: 'count_slowly',
     description: 'Counts to n, one step every delayMs milliseconds, reporting progress. Stops when cancelled.',
-    input: z.object({
+    input: z.strictObject({
       n: z.number().int().min(1).max(100).describe('How far to count'),
       delayMs: z.number().int().min(0).max(10_000).default(200).describe('Pause between steps'),
     }),
@@ -59,10 +59,11 @@ export default [
   defineTool({
     name: 'weather',
     description: 'Returns a canned forecast for a city (demo data, no network).',
-    input: z.object({
-      city: z.string().min(1).describe('City name'),
+    input: z.strictObject({
+      city: z.string().min(1).max(100).describe('City name'),
       units: z.enum(['metric', 'imperial']).default('metric').describe('metric (°C) or imperial (°F)'),
     }),
+    output: z.object({ city: z.string(), forecast: z.string(), temperature: z.string() }),
     annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
     handler: ({ city, units }) => {
       if (city.toLowerCase() === 'atlantis')

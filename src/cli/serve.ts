@@ -19,6 +19,9 @@ Options:
   --log-level LEVEL  override log.level (${LOG_LEVELS.join(', ')})
   -h, --help         show this help`;
 
+/** Grace a stdio child gets after stdin closes (then SIGTERM) when our own client closed stdin. */
+const STDIN_EOF_GRACE_MS = 300;
+
 /** The packaged demo config. */
 export const DEMO_CONFIG = fileURLToPath(new URL('../../examples/demo.yaml', import.meta.url));
 
@@ -68,14 +71,17 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const gateway = new Gateway({ config: loaded, logger, redactor, http: !values.stdio });
   let stopping = false;
   const done = new Promise<number>((resolve) => {
-    const stop = (signal: string): void => {
+    // A stdio client that closes stdin is gone: its calls are cancelled at once (each still answered) and the
+    // process exits promptly, as MCP hosts expect. Signals drain in-flight calls first.
+    const stop = (signal: string, drainTimeoutMs?: number): void => {
       if (stopping) {
         logger.warn({ signal }, 'second signal: exiting now');
         process.exit(130);
       }
       stopping = true;
       logger.info({ signal }, 'shutting down');
-      gateway.stop().then(
+      // stdin EOF: the host is closing us; children get a short grace before SIGTERM so we exit promptly.
+      gateway.stop(drainTimeoutMs === undefined ? {} : { drainTimeoutMs, upstreamGraceMs: STDIN_EOF_GRACE_MS }).then(
         () => resolve(0),
         (err: unknown) => {
           logger.error({ err }, 'shutdown failed');
@@ -92,7 +98,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
             input: process.stdin,
             output: process.stdout,
             logger,
-            onEnd: () => stop('stdin closed'),
+            onEnd: () => stop('stdin closed', 0),
           }),
         (err: unknown) => {
           logger.fatal({ err: (err as Error).message }, 'gateway failed to start');

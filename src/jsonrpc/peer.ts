@@ -1,4 +1,4 @@
-import { GatewayError, abortError } from '../errors.js';
+import { GatewayError, abortReason } from '../errors.js';
 import {
   classifyMessage,
   errorResponse,
@@ -93,7 +93,7 @@ export class JsonRpcPeer {
     if (this.closedWith !== undefined) return Promise.reject(this.closedWith);
     const { signal, onProgress } = options;
     const send = options.via ?? this.options.send;
-    if (signal?.aborted) return Promise.reject(abortError(signal));
+    if (signal?.aborted) return Promise.reject(abortReason(signal));
     const id = this.nextId++;
     let outParams = params;
     let progressToken: string | undefined;
@@ -115,7 +115,7 @@ export class JsonRpcPeer {
             method: 'notifications/cancelled',
             params: { requestId: id, reason: reasonText(signal) },
           });
-          reject(abortError(signal));
+          reject(abortReason(signal));
         };
         signal.addEventListener('abort', onAbort, { once: true });
         entry.cleanup = () => signal.removeEventListener('abort', onAbort);

@@ -7,7 +7,7 @@ import { readLines } from '../jsonrpc/line-reader.js';
 import type { JsonObject, JsonRpcMessage, JsonRpcRequest } from '../jsonrpc/types.js';
 import type { StdioUpstreamConfig } from '../config/schema.js';
 import type { Logger } from '../telemetry/logger.js';
-import type { Era, UpstreamCallOptions } from '../types.js';
+import type { Era, UpstreamCallOptions, UpstreamCloseOptions } from '../types.js';
 import { SupervisedUpstream } from './supervised.js';
 import { handshake, modernEnvelope, type ClientIdentity } from './handshake.js';
 
@@ -124,11 +124,11 @@ export class StdioUpstream extends SupervisedUpstream {
     }
   }
 
-  async close(): Promise<void> {
+  async close(options: UpstreamCloseOptions = {}): Promise<void> {
     this.lifecycle.stop();
     const child = this.child;
     if (child === undefined) return;
-    await this.stopChild(child);
+    await this.stopChild(child, options.graceMs ?? this.options.config.stopTimeoutMs);
     child.peer.close(new GatewayError('TG_UPSTREAM_UNAVAILABLE', `upstream ${this.name} stopped`));
   }
 
@@ -276,9 +276,8 @@ export class StdioUpstream extends SupervisedUpstream {
     }
   }
 
-  private async stopChild(child: Child): Promise<void> {
+  private async stopChild(child: Child, grace: number): Promise<void> {
     const pid = child.process.pid;
-    const grace = this.options.config.stopTimeoutMs;
     // Messages sent in this turn (e.g. a subscription released by a closing session) are still queued: write them first.
     child.flush();
     child.process.stdin?.end();

@@ -5,6 +5,7 @@ import type {
   Upstream,
   UpstreamCallOptions,
   UpstreamInfo,
+  UpstreamCloseOptions,
   UpstreamListener,
   UpstreamState,
 } from '../types.js';
@@ -51,6 +52,6 @@ export abstract class SupervisedUpstream implements Upstream {
   }
 
   abstract call(method: string, params: JsonObject | undefined, options?: UpstreamCallOptions): Promise<JsonObject>;
-  abstract close(): Promise<void>;
+  abstract close(options?: UpstreamCloseOptions): Promise<void>;
   abstract destroy(): void;
 }

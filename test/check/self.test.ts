@@ -1,5 +1,3 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BIN, ROOT, checkJson } from './helpers.js';
@@ -8,21 +6,8 @@ import { BIN, ROOT, checkJson } from './helpers.js';
 // The config fronts the in-process demo tools only: the demo's server-everything upstream is graded on its own in
 // real-servers.test.ts and would drag the gateway's grade down with that server's own findings.
 describe('toolgate checks toolgate', () => {
-  it('grades `toolgate serve --stdio` A with no finding above low', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'tg-self-'));
-    const config = join(dir, 'toolgate.yaml');
-    writeFileSync(
-      config,
-      [
-        'server:',
-        '  name: toolgate-self-check',
-        'upstreams:',
-        '  demo:',
-        '    kind: local',
-        `    module: ${join(ROOT, 'examples/tools/demo-tools.mjs')}`,
-        '',
-      ].join('\n'),
-    );
+  it('grades `toolgate serve --stdio --config examples/check-self.yaml` A with no finding above low', async () => {
+    const config = join(ROOT, 'examples/check-self.yaml');
     const { run, report } = await checkJson(
       ['--fail-on', 'medium', '--', process.execPath, BIN, 'serve', '--stdio', '--config', config],
       120_000,
