@@ -43,6 +43,17 @@ export class HttpUpstream extends SupervisedUpstream {
   private transport: StreamableHTTPClientTransport | undefined;
   private verdict: { prior: PriorDiscovery; at: number } | undefined;
   private reconnecting: Promise<void> | undefined;
+  /** The last Retry-After an upstream sent with a 429/503 (the SDK's HTTP error does not carry headers). */
+  private retryAfter: { ms: number; at: number } | undefined;
+  /** fetch for the SDK transport: notes Retry-After on 429/503 answers, so the retry policy can honour it. */
+  private readonly fetchNotingRetryAfter = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+    const response = await fetch(input, init);
+    if (response.status === 429 || response.status === 503) {
+      const ms = parseRetryAfter(response.headers.get('retry-after'));
+      this.retryAfter = ms === undefined ? undefined : { ms, at: Date.now() };
+    }
+    return response;
+  };
 
   constructor(private readonly options: HttpUpstreamOptions) {
     super(options.name, options.logger, options.config.reconnect, options.config.connectTimeoutMs);
@@ -161,7 +172,7 @@ export class HttpUpstream extends SupervisedUpstream {
         ? { capabilities: this.options.client.capabilities }
         : { capabilities: this.options.client.capabilities, versionNegotiation },
     );
-    const transport = new StreamableHTTPClientTransport(new URL(cfg.url), { requestInit: { headers: cfg.headers } });
+    const transport = new StreamableHTTPClientTransport(new URL(cfg.url), { requestInit: { headers: cfg.headers }, fetch: this.fetchNotingRetryAfter });
     client.onerror = (err) => this.log.debug({ err: err.message }, 'upstream transport error');
     client.onclose = () => {
       if (this.client === client && !this.lifecycle.isStopped && this.lifecycle.state === 'up') {
@@ -259,10 +270,13 @@ export class HttpUpstream extends SupervisedUpstream {
       const data = err.data as { status?: number; statusText?: string } | undefined;
       const status = data?.status;
       const retryable = status === 429 || (status !== undefined && status >= 500);
+      // Noted by our fetch just before the SDK threw; a stale value (another request's, long ago) is ignored.
+      const noted = this.retryAfter;
+      const retryAfterMs = (status === 429 || status === 503) && noted !== undefined && Date.now() - noted.at < 1000 ? noted.ms : undefined;
       return new GatewayError(
         retryable ? 'TG_UPSTREAM_TRANSPORT' : 'TG_UPSTREAM_PROTOCOL',
         `The upstream "${this.name}" answered HTTP ${String(status)}${data?.statusText ? ` ${data.statusText}` : ''}.`,
-        { cause: err, data: { status } },
+        { cause: err, data: { status }, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) },
       );
     }
     if (err instanceof SdkError) {
@@ -287,6 +301,17 @@ export class HttpUpstream extends SupervisedUpstream {
     }
     return err;
   }
+}
+
+const MAX_RETRY_AFTER_MS = 60 * 60 * 1000;
+
+/** Retry-After (delta-seconds or an HTTP date, RFC 9110 §10.2.3) in milliseconds; undefined when absent or invalid. */
+export function parseRetryAfter(value: string | null): number | undefined {
+  if (value === null || value.trim() === '') return undefined;
+  const v = value.trim();
+  const ms = /^\d+$/.test(v) ? Number(v) * 1000 : Date.parse(v) - Date.now();
+  if (!Number.isFinite(ms)) return undefined;
+  return Math.min(MAX_RETRY_AFTER_MS, Math.max(0, ms));
 }
 
 function describe(err: unknown): string {
