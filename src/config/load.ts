@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument, isMap, isSeq, type Document } from 'yaml';
 import type { z } from 'zod';
 import { GatewayError } from '../errors.js';
+import { checkReliabilitySettings } from './reliability-settings.js';
 import { ConfigSchema, type Config } from './schema.js';
 
 /** One problem found in a configuration file. */
@@ -310,7 +311,7 @@ export function editDistance(a: string, b: string): number {
 
 /** Cross-field rules zod cannot express. */
 function checkSemantics(config: Config): ConfigProblem[] {
-  const problems: ConfigProblem[] = [];
+  const problems: ConfigProblem[] = checkReliabilitySettings(config);
   const sep = config.naming.separator;
   const prefixes = new Map<string, string>();
   for (const [name, up] of Object.entries(config.upstreams)) {
