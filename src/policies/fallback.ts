@@ -1,6 +1,7 @@
 import { isGatewayError } from '../errors.js';
 import type { Counter } from 'prom-client';
 import type { JsonObject, Next, Policy, ToolCall, ToolResult, Upstream } from '../types.js';
+import type { CircuitBreaker } from './circuit-breaker.js';
 import type { ResilienceRegistry } from './resilience-registry.js';
 
 /** `_meta` key telling that a fallback upstream served the call. */
@@ -30,10 +31,15 @@ export interface FallbackPolicyOptions {
  */
 export function createFallbackPolicy(options: FallbackPolicyOptions): Policy {
   const { toolName, primary, fallback, fallbackToolName, registry, counter } = options;
+  // The primary's breakers are made by the circuit-breaker slot, built after this one: found on first use, then kept
+  // (they are replaced only when settings change, and then this policy is rebuilt too).
+  let breakers: readonly CircuitBreaker[] | undefined;
   const primaryOut = (): FallbackReason | undefined => {
     if (primary.state !== 'up') return 'down';
-    if (registry?.findBreaker('upstream', primary.name)?.isRejecting() === true) return 'circuit-open';
-    if (registry?.findBreaker('tool', toolName)?.isRejecting() === true) return 'circuit-open';
+    breakers ??= [registry?.findBreaker('upstream', primary.name), registry?.findBreaker('tool', toolName)].filter(
+      (b): b is CircuitBreaker => b !== undefined,
+    );
+    for (const b of breakers) if (b.isRejecting()) return 'circuit-open';
     return undefined;
   };
   const redirect = async (call: ToolCall, next: Next, reason: FallbackReason): Promise<ToolResult> => {
