@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-/* global URL, AbortController, performance, setTimeout, clearTimeout */
+/* global URL, AbortController, performance */
 // Policy overhead benchmark (issue 3 target): local tools called through toolgate with every validation and
 // resilience policy on — validate (+ auto-correction, + schema defaults), output schema check, output cap (bytes and
 // tokens), retry, circuit breakers per tool and per upstream (consecutive and rate), concurrency limits per tool and
@@ -10,16 +10,14 @@
 // stateless requests). Targets alternate (baseline, policies, baseline, …) so drift on the machine hits both alike;
 // each ratio is the median of its per-round ratios to the baseline of the same round. Security features are off in
 // both gateways, so the ratio isolates this issue's policies.
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Pool } from 'undici';
+import { closedLoop, median, serveGateway } from './lib/gateway-load.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const BIN = join(ROOT, 'bin/toolgate.js');
 const { values: opts } = parseArgs({
   options: {
     seconds: { type: 'string', default: '3' },
@@ -34,12 +32,6 @@ const ROUNDS = Number(opts.rounds);
 const WARMUP = Number(opts.warmup);
 const CONCURRENCY = Number(opts.concurrency);
 const TARGET = 0.85;
-const META = {
-  'io.modelcontextprotocol/protocolVersion': '2026-07-28',
-  'io.modelcontextprotocol/clientCapabilities': {},
-};
-const live = new Set();
-process.on('exit', () => live.forEach((c) => c.kill('SIGKILL')));
 
 const module = join(ROOT, 'examples/tools/demo-tools.mjs');
 const upstreams = `upstreams:\n  demo:\n    kind: local\n    module: ${module}\n  spare:\n    kind: local\n    module: ${module}\n`;
@@ -84,95 +76,9 @@ function writeConfig(text) {
   return file;
 }
 
-async function serve(file) {
-  const child = spawn(process.execPath, [BIN, 'serve', '--config', file, '--log-level', 'info'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  live.add(child);
-  let text = '';
-  const url = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`gateway did not start: ${text}`)), 20_000);
-    child.stderr.on('data', (d) => {
-      text += d;
-      const m = /"url":"(http:[^"]+)"/.exec(text);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`gateway exited ${code}: ${text}`)));
-  });
-  return { url, pid: child.pid, stop: () => child.kill('SIGTERM') };
-}
-
-/** CPU time (user + system, ms) a process has used so far, from /proc (Linux); NaN elsewhere. */
-function cpuMs(pid) {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // utime + stime, 100 Hz clock ticks
-  } catch {
-    return Number.NaN;
-  }
-}
-
-/** Closed loop: CONCURRENCY requests in flight over keep-alive connections for SECONDS; returns calls/s. */
-async function load(target, tool, args, expect) {
-  const cpuBefore = cpuMs(target.pid);
-  const r = await loadOnce(target.url, tool, args, expect);
-  return { ...r, cpuUsPerCall: ((cpuMs(target.pid) - cpuBefore) * 1000) / Math.max(1, r.total) };
-}
-
-async function loadOnce(url, tool, args, expect) {
-  const u = new URL(url);
-  const pool = new Pool(u.origin, { connections: CONCURRENCY });
-  const request = {
-    method: 'POST',
-    path: u.pathname,
-    headers: {
-      'content-type': 'application/json',
-      accept: 'application/json',
-      'mcp-protocol-version': '2026-07-28',
-      'mcp-method': 'tools/call',
-      'mcp-name': tool,
-    },
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'tools/call',
-      params: { name: tool, arguments: args, _meta: META },
-    }),
-  };
-  let counting = false;
-  let running = true;
-  let ok = 0;
-  let bad = 0;
-  let total = 0; // every call, warm-up included (CPU is measured over the whole load)
-  const loop = async () => {
-    while (running) {
-      const res = await pool.request(request);
-      const text = await res.body.text();
-      total++;
-      if (res.statusCode !== 200 || !text.includes(expect) || text.includes('"isError":true')) bad++;
-      else if (counting) ok++;
-    }
-  };
-  const loops = Array.from({ length: CONCURRENCY }, loop);
-  await new Promise((r) => setTimeout(r, WARMUP * 1000));
-  counting = true;
-  const t0 = performance.now();
-  await new Promise((r) => setTimeout(r, SECONDS * 1000));
-  counting = false;
-  const seconds = (performance.now() - t0) / 1000;
-  running = false;
-  await Promise.all(loops);
-  await pool.close();
-  return { rps: ok / seconds, bad, total };
-}
-
-const baseline = await serve(writeConfig(configs.baseline));
+const baseline = await serveGateway(writeConfig(configs.baseline));
 // --control: an A/A run — a second baseline gateway stands in for the policies one, to show the noise band.
-const policies = await serve(writeConfig(opts.control ? configs.baseline : configs.policies));
+const policies = await serveGateway(writeConfig(opts.control ? configs.baseline : configs.policies));
 const workloads = [
   { name: 'echo (zod input schema)', tool: 'demo__echo', args: { message: 'hello' }, expect: '"text":"hello"' },
   { name: 'add (JSON Schema input, outputSchema)', tool: 'demo__add', args: { a: 2, b: 3 }, expect: '"sum":5' },
@@ -180,10 +86,7 @@ const workloads = [
 console.log(
   `node ${process.version}, ${cpus().length} CPUs, ${CONCURRENCY} concurrent clients, ${ROUNDS} rounds of ${SECONDS}s (after ${WARMUP}s warm-up)`,
 );
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
+const loadOptions = { concurrency: CONCURRENCY, seconds: SECONDS, warmup: WARMUP };
 let worst = Infinity;
 const cpuRatios = [];
 const cpuPerCallBaseline = [];
@@ -193,11 +96,11 @@ for (const w of workloads) {
   for (let round = 0; round < ROUNDS; round++) {
     // Alternate who goes first, so a drift within a round does not always favour the same side.
     if (round % 2 === 0) {
-      base.push(await load(baseline, w.tool, w.args, w.expect));
-      pol.push(await load(policies, w.tool, w.args, w.expect));
+      base.push(await closedLoop(baseline, { ...w, ...loadOptions }));
+      pol.push(await closedLoop(policies, { ...w, ...loadOptions }));
     } else {
-      pol.push(await load(policies, w.tool, w.args, w.expect));
-      base.push(await load(baseline, w.tool, w.args, w.expect));
+      pol.push(await closedLoop(policies, { ...w, ...loadOptions }));
+      base.push(await closedLoop(baseline, { ...w, ...loadOptions }));
     }
   }
   const ratios = pol.map((r, k) => r.rps / base[k].rps);

@@ -33,6 +33,17 @@ function breaker(options: Partial<CircuitBreakerOptions> = {}): { b: CircuitBrea
   return { b, changes };
 }
 
+/** Breaker settings of one level, short open period. */
+const level = (scope: 'tool' | 'upstream', name: string, consecutiveFailures: number) => ({
+  scope,
+  name,
+  consecutiveFailures,
+  minimumCalls: 10,
+  windowMs: 1000,
+  openMs: 1000,
+  halfOpenProbes: 1,
+});
+
 const fail = (b: CircuitBreaker, n = 1): void => {
   for (let i = 0; i < n; i++) b.record('failure', b.admit() === 'probe');
 };
@@ -180,15 +191,7 @@ describe('circuit-breaker policy', () => {
 
   it('shares the upstream breaker between tools and names the upstream', async () => {
     const registry = new ResilienceRegistry(log, newMetrics());
-    const shared = registry.breaker({
-      scope: 'upstream',
-      name: 'up',
-      consecutiveFailures: 2,
-      minimumCalls: 10,
-      windowMs: 1000,
-      openMs: 1000,
-      halfOpenProbes: 1,
-    });
+    const shared = registry.breaker(level('upstream', 'up', 2));
     const a = createCircuitBreakerPolicy({ toolName: 'up__a', upstreamName: 'up', upstream: shared, registry });
     const b = createCircuitBreakerPolicy({ toolName: 'up__b', upstreamName: 'up', upstream: shared, registry });
     await a(makeCall(), failing).catch(() => {});
@@ -218,24 +221,8 @@ describe('circuit-breaker policy', () => {
 
   it('uses the breaker of the upstream a call was redirected to', async () => {
     const registry = new ResilienceRegistry(log, newMetrics());
-    const backup = registry.breaker({
-      scope: 'upstream',
-      name: 'backup',
-      consecutiveFailures: 1,
-      minimumCalls: 10,
-      windowMs: 1000,
-      openMs: 1000,
-      halfOpenProbes: 1,
-    });
-    const own = registry.breaker({
-      scope: 'upstream',
-      name: 'up',
-      consecutiveFailures: 1,
-      minimumCalls: 10,
-      windowMs: 1000,
-      openMs: 1000,
-      halfOpenProbes: 1,
-    });
+    const backup = registry.breaker(level('upstream', 'backup', 1));
+    const own = registry.breaker(level('upstream', 'up', 1));
     const policy = createCircuitBreakerPolicy({ toolName: 'up__tool', upstreamName: 'up', upstream: own, registry });
     const redirected = makeCall({ target: { upstream: fakeUpstream('backup'), toolName: 'tool' } });
     await policy(redirected, failing).catch(() => {});
@@ -246,15 +233,7 @@ describe('circuit-breaker policy', () => {
   it('exposes state changes as metrics', async () => {
     const metrics = newMetrics();
     const registry = new ResilienceRegistry(log, metrics);
-    const b = registry.breaker({
-      scope: 'tool',
-      name: 'up__tool',
-      consecutiveFailures: 1,
-      minimumCalls: 10,
-      windowMs: 1000,
-      openMs: 1000,
-      halfOpenProbes: 1,
-    });
+    const b = registry.breaker(level('tool', 'up__tool', 1));
     fail(b);
     const text = await metrics.registry.metrics();
     expect(text).toContain('toolgate_circuit_state{scope="tool",name="up__tool"} 2');

@@ -1,0 +1,108 @@
+/* global URL, performance, setTimeout, clearTimeout */
+// Helpers shared by the gateway benchmarks: start `toolgate serve` on a config file, drive it with a closed loop of
+// modern-era (stateless) tools/call requests over keep-alive connections, read a process's CPU time, take medians.
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Pool } from 'undici';
+
+const BIN = fileURLToPath(new URL('../../bin/toolgate.js', import.meta.url));
+const META = {
+  'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+  'io.modelcontextprotocol/clientCapabilities': {},
+};
+const live = new Set();
+process.on('exit', () => live.forEach((c) => c.kill('SIGKILL')));
+
+/** Starts `toolgate serve --config file` and resolves with its MCP URL and pid once it listens. */
+export async function serveGateway(file) {
+  const child = spawn(process.execPath, [BIN, 'serve', '--config', file, '--log-level', 'info'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  live.add(child);
+  let text = '';
+  const url = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`gateway did not start: ${text}`)), 20_000);
+    child.stderr.on('data', (d) => {
+      text += d;
+      const m = /"url":"(http:[^"]+)"/.exec(text);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`gateway exited ${code}: ${text}`)));
+  });
+  return { url, pid: child.pid, stop: () => child.kill('SIGTERM') };
+}
+
+/** CPU time (user + system, ms) a process has used so far, from /proc (Linux); NaN elsewhere. */
+export function cpuMs(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // utime + stime, 100 Hz clock ticks
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/**
+ * Closed loop against one gateway: `concurrency` calls of `tool` in flight for `seconds` after `warmup` seconds.
+ * An answer is good when it is HTTP 200, contains `expect` and is not an isError result. Returns good calls per
+ * second, bad answers, and the CPU the gateway spent per call (over the whole run, warm-up included).
+ */
+export async function closedLoop(target, { tool, args, expect, headers = {}, concurrency, seconds, warmup }) {
+  const cpuBefore = cpuMs(target.pid);
+  const u = new URL(target.url);
+  const pool = new Pool(u.origin, { connections: concurrency });
+  const request = {
+    method: 'POST',
+    path: u.pathname,
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json',
+      'mcp-protocol-version': '2026-07-28',
+      'mcp-method': 'tools/call',
+      'mcp-name': tool,
+      ...headers,
+    },
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'tools/call',
+      params: { name: tool, arguments: args, _meta: META },
+    }),
+  };
+  let counting = false;
+  let running = true;
+  let ok = 0;
+  let bad = 0;
+  let total = 0;
+  const loop = async () => {
+    while (running) {
+      const res = await pool.request(request);
+      const text = await res.body.text();
+      total++;
+      if (res.statusCode !== 200 || !text.includes(expect) || text.includes('"isError":true')) bad++;
+      else if (counting) ok++;
+    }
+  };
+  const loops = Array.from({ length: concurrency }, loop);
+  await new Promise((r) => setTimeout(r, warmup * 1000));
+  counting = true;
+  const t0 = performance.now();
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  counting = false;
+  const elapsed = (performance.now() - t0) / 1000;
+  running = false;
+  await Promise.all(loops);
+  await pool.close();
+  return { rps: ok / elapsed, bad, cpuUsPerCall: ((cpuMs(target.pid) - cpuBefore) * 1000) / Math.max(1, total) };
+}
+
+/** The median of a list of numbers. */
+export function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
