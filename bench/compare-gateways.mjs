@@ -5,7 +5,7 @@
 //
 // Usage (from the repository root):
 //   npm run build && npm install --prefix bench
-//   node bench/compare-gateways.mjs [--requests 3000] [--concurrent 8] [--rounds 5] [--warmup 300]
+//   node bench/compare-gateways.mjs [--requests 4000] [--concurrent 8] [--rounds 7] [--warmup 1000]
 //                                   [--era legacy|modern|both] [--out-dir bench/results]
 //
 // Legacy era: all four targets (each HTTP target gets one session, so each gateway keeps one stdio child).
@@ -27,10 +27,10 @@ const ECHO = 'bench/stdio-echo-server.mjs';
 
 const { values: opts } = parseArgs({
   options: {
-    requests: { type: 'string', default: '3000' },
+    requests: { type: 'string', default: '4000' },
     concurrent: { type: 'string', default: '8' },
-    rounds: { type: 'string', default: '5' },
-    warmup: { type: 'string', default: '300' },
+    rounds: { type: 'string', default: '7' },
+    warmup: { type: 'string', default: '1000' },
     era: { type: 'string', default: 'both' },
     'out-dir': { type: 'string', default: join(ROOT, 'bench/results') },
   },

@@ -43,16 +43,23 @@ export function watchGenerator(): () => GeneratorStats {
       loopDelayMaxMs: ms(loop.max),
       warnings: [],
     };
-    if (stats.cpuPercent >= GENERATOR_CPU_WARN_PERCENT) {
-      stats.warnings.push(
-        `the load generator used ${stats.cpuPercent.toFixed(0)}% of a core: it may be the bottleneck (lower --concurrent, or run bench on another machine)`,
-      );
-    }
-    if (stats.loopDelayP99Ms >= GENERATOR_LOOP_DELAY_WARN_MS) {
-      stats.warnings.push(
-        `the generator's event loop stalled (p99 delay ${stats.loopDelayP99Ms.toFixed(1)} ms): latencies include its own delays`,
-      );
-    }
+    stats.warnings = generatorWarnings(stats);
     return stats;
   };
+}
+
+/** Warnings for generator figures that may have limited the measurement. */
+export function generatorWarnings(stats: Omit<GeneratorStats, 'warnings'>): string[] {
+  const warnings: string[] = [];
+  if (stats.cpuPercent >= GENERATOR_CPU_WARN_PERCENT) {
+    warnings.push(
+      `the load generator used ${stats.cpuPercent.toFixed(0)}% of a core: it may be the bottleneck (lower --concurrent, or run bench on another machine)`,
+    );
+  }
+  if (stats.loopDelayP99Ms >= GENERATOR_LOOP_DELAY_WARN_MS) {
+    warnings.push(
+      `the generator's event loop stalled (p99 delay ${stats.loopDelayP99Ms.toFixed(1)} ms): latencies include its own delays`,
+    );
+  }
+  return warnings;
 }

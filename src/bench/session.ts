@@ -4,7 +4,7 @@
  */
 import { GatewayError } from '../errors.js';
 import type { Era } from './era.js';
-import { watchGenerator, type GeneratorStats } from './generator-stats.js';
+import { generatorWarnings, watchGenerator, type GeneratorStats } from './generator-stats.js';
 import { HttpTarget } from './http-target.js';
 import { createPicker, prepareOperation, type OperationSpec } from './operations.js';
 import { formatMs } from './parse.js';
@@ -282,14 +282,15 @@ function aggregate(c: Connected, rounds: RoundRun[], canSample: boolean): Parame
     };
   }
   const gens = rounds.map((r) => r.generator);
-  const generator: GeneratorStats = {
+  const figures = {
     cpuMs: gens.reduce((a, g) => a + g.cpuMs, 0),
     cpuPercent: median(gens.map((g) => g.cpuPercent)),
     loopDelayP50Ms: median(gens.map((g) => g.loopDelayP50Ms)),
-    loopDelayP99Ms: Math.max(...gens.map((g) => g.loopDelayP99Ms)),
+    loopDelayP99Ms: median(gens.map((g) => g.loopDelayP99Ms)),
     loopDelayMaxMs: Math.max(...gens.map((g) => g.loopDelayMaxMs)),
-    warnings: [...new Set(gens.flatMap((g) => g.warnings))],
   };
+  // Medians over rounds, like the compare figures: one noisy round neither raises nor hides a warning.
+  const generator: GeneratorStats = { ...figures, warnings: generatorWarnings(figures) };
   return { info: c.info, run, process, processNote: processNote(c, canSample), generator };
 }
 
