@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { GatewayError} from '../../src/errors.js';
+import type { GatewayError } from '../../src/errors.js';
 import { isGatewayError } from '../../src/errors.js';
 import { compileToolSchema } from '../../src/policies/schema-compiler.js';
 import { CORRECTIONS_META_KEY, createValidatePolicy, type ValidatePolicyOptions } from '../../src/policies/validate.js';
