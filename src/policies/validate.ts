@@ -79,7 +79,10 @@ export function createValidatePolicy(options: ValidatePolicyOptions): Policy | u
     applied: readonly Correction[],
   ): Promise<ToolResult> => {
     for (const c of applied) correctionCounter?.inc({ tool: toolName, rule: c.rule });
-    call.log.info({ corrections: applied }, 'arguments auto-corrected');
+    // Filling schema defaults can happen on every call of a tool: worth a debug line, not an info line each time.
+    if (applied.some((c) => c.rule !== 'schema-default'))
+      call.log.info({ corrections: applied }, 'arguments auto-corrected');
+    else call.log.debug({ corrections: applied }, 'schema defaults filled in');
     const result = await next({ ...call, arguments: args });
     return { ...result, _meta: { ...result._meta, [CORRECTIONS_META_KEY]: applied as unknown as JsonObject[] } };
   };
