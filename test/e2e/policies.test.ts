@@ -222,6 +222,23 @@ describe('policies end to end: validation and auto-correction', () => {
     );
   });
 
+  it('refuses a tool whose schema has a remote $ref, unless config serves it unvalidated', async () => {
+    const g = await gateway(`${config}\ntools:\n  p__search: { validate: { invalidSchema: serve-unvalidated } }\n`);
+    const c = await client(g);
+    const refused = await call(c, 'p__remote_ref', { a: 1 });
+    expect(errorMeta(refused)?.code).toBe('TG_SCHEMA_INVALID');
+    expect(text(refused)).toMatch(
+      /^The tool "p__remote_ref" cannot be used: its upstream "p" declares an input schema/,
+    );
+    expect(await metrics(g)).toContain('toolgate_validation_failures_total{tool="p__remote_ref",kind="schema"} 1');
+
+    const g2 = await gateway(
+      `${config}\ntools:\n  p__remote_ref: { validate: { invalidSchema: serve-unvalidated } }\n`,
+    );
+    const c2 = await client(g2);
+    expect(text(await call(c2, 'p__remote_ref', { a: 1 }))).toBe('remote_ref served');
+  });
+
   it('replaces structured output that breaks the output schema when told to enforce it', async () => {
     const g = await gateway(`${config}\ndefaults:\n  output: { schema: enforce }\n`);
     const c = await client(g);
