@@ -1,6 +1,9 @@
 import pg from 'pg';
 import type { SqlDriver, SqlValue } from './sql-store.js';
 
+/** Rows per multi-row INSERT (PostgreSQL allows 65 535 parameters per statement). */
+const ROWS_PER_STATEMENT = 200;
+
 /** Rewrites `?` placeholders to PostgreSQL's `$1, $2, …` (statements here never contain a literal `?`). */
 function numbered(sql: string): string {
   let i = 0;
@@ -45,6 +48,16 @@ export class PostgresDriver implements SqlDriver {
     } finally {
       client.release();
     }
+  }
+
+  async insertRows(table: string, columns: readonly string[], rows: readonly (readonly SqlValue[])[]): Promise<void> {
+    const statements: { sql: string; params: SqlValue[] }[] = [];
+    const row = `(${columns.map(() => '?').join(', ')})`;
+    for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
+      const chunk = rows.slice(i, i + ROWS_PER_STATEMENT);
+      statements.push({ sql: `INSERT INTO ${table} (${columns.join(', ')}) VALUES ${chunk.map(() => row).join(', ')}`, params: chunk.flat() });
+    }
+    await this.batch(statements);
   }
 
   async close(): Promise<void> {

@@ -2,7 +2,7 @@ import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import sqlite from 'node-sqlite3-wasm';
 import { GatewayError } from '../errors.js';
-import type { SqlDriver, SqlValue } from './sql-store.js';
+import type { SqlValue } from './sql-store.js';
 
 /** How long a statement waits for another process's lock before failing. */
 const BUSY_TIMEOUT_MS = 5000;
@@ -18,16 +18,26 @@ function isBusy(err: unknown): boolean {
   return err instanceof Error && /SQLITE_BUSY|database is locked/i.test(err.message);
 }
 
+/** The synchronous operations of the SQLite engine (what the worker thread serves). */
+export interface SqliteOps {
+  exec(sql: string): void;
+  run(sql: string, params: readonly SqlValue[]): number;
+  all(sql: string, params: readonly SqlValue[]): Record<string, unknown>[];
+  batch(statements: readonly { sql: string; params: readonly SqlValue[] }[]): void;
+  insertRows(table: string, columns: readonly string[], rows: readonly (readonly SqlValue[])[]): void;
+  close(): void;
+}
+
 /**
  * SQLite through node-sqlite3-wasm: SQLite compiled to WebAssembly with a VFS on Node's `fs`, so it persists to a
- * real file and installs without a compiler or a prebuilt download. Calls are synchronous (they run on the event
- * loop), which is why the audit writer batches records into one transaction per flush. Cross-process locking is
- * a `<file>.lock` directory; a busy database is retried for up to 5 s.
+ * real file and installs without a compiler or a prebuilt download. Its calls are synchronous; `SqliteDriver` runs
+ * this engine in a worker thread so they never block the event loop. Cross-process locking is a `<file>.lock`
+ * directory; a busy database is retried for up to 5 s.
  */
-export class SqliteDriver implements SqlDriver {
-  readonly kind = 'sqlite' as const;
-  readonly serialPrimaryKey = 'INTEGER PRIMARY KEY AUTOINCREMENT';
+export class SqliteEngine implements SqliteOps {
   private readonly db: InstanceType<typeof Database>;
+  /** Prepared INSERTs by table (audit batches reuse one statement: binding is most of the cost in WASM). */
+  private readonly inserts = new Map<string, ReturnType<InstanceType<typeof Database>['prepare']>>();
 
   constructor(readonly file: string) {
     mkdirSync(dirname(file), { recursive: true });
@@ -39,33 +49,54 @@ export class SqliteDriver implements SqlDriver {
     }
   }
 
-  async exec(sql: string): Promise<void> {
+  exec(sql: string): void {
     this.retry(() => this.db.exec(sql));
   }
 
-  async run(sql: string, params: readonly SqlValue[]): Promise<number> {
+  run(sql: string, params: readonly SqlValue[]): number {
     return this.retry(() => this.db.run(sql, params as SqlValue[]).changes);
   }
 
-  async all(sql: string, params: readonly SqlValue[]): Promise<Record<string, unknown>[]> {
+  all(sql: string, params: readonly SqlValue[]): Record<string, unknown>[] {
     return this.retry(() => this.db.all(sql, params as SqlValue[]) as Record<string, unknown>[]);
   }
 
-  async batch(statements: readonly { sql: string; params: readonly SqlValue[] }[]): Promise<void> {
+  batch(statements: readonly { sql: string; params: readonly SqlValue[] }[]): void {
+    this.transaction(() => {
+      for (const s of statements) this.db.run(s.sql, s.params as SqlValue[]);
+    });
+  }
+
+  insertRows(table: string, columns: readonly string[], rows: readonly (readonly SqlValue[])[]): void {
+    const key = `${table}(${columns.join(',')})`;
+    let stmt = this.inserts.get(key);
+    if (stmt === undefined) {
+      stmt = this.db.prepare(`INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`);
+      this.inserts.set(key, stmt);
+    }
+    const insert = stmt;
+    this.transaction(() => {
+      for (const row of rows) insert.run(row as SqlValue[]);
+    });
+  }
+
+  close(): void {
+    for (const s of this.inserts.values()) s.finalize();
+    this.inserts.clear();
+    if (this.db.isOpen) this.db.close();
+  }
+
+  private transaction(fn: () => void): void {
     this.retry(() => {
       this.db.exec('BEGIN IMMEDIATE');
       try {
-        for (const s of statements) this.db.run(s.sql, s.params as SqlValue[]);
+        fn();
         this.db.exec('COMMIT');
       } catch (err) {
         if (this.db.inTransaction) this.db.exec('ROLLBACK');
         throw err;
       }
     });
-  }
-
-  async close(): Promise<void> {
-    if (this.db.isOpen) this.db.close();
   }
 
   private retry<T>(fn: () => T): T {
