@@ -5,6 +5,7 @@ import type { z } from 'zod';
 import { GatewayError } from '../errors.js';
 import { checkReliabilitySettings } from './reliability-settings.js';
 import { ConfigSchema, type Config } from './schema.js';
+import { securityProblems } from './security.js';
 
 /** One problem found in a configuration file. */
 export interface ConfigProblem {
@@ -312,6 +313,7 @@ export function editDistance(a: string, b: string): number {
 /** Cross-field rules zod cannot express. */
 function checkSemantics(config: Config): ConfigProblem[] {
   const problems: ConfigProblem[] = checkReliabilitySettings(config);
+  problems.push(...securityProblems(config));
   const sep = config.naming.separator;
   const prefixes = new Map<string, string>();
   for (const [name, up] of Object.entries(config.upstreams)) {

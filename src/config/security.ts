@@ -273,3 +273,35 @@ export type RedactionConfig = z.infer<typeof RedactionSchema>;
 export type StoreConfig = z.infer<typeof StoreSchema>;
 export type AuditConfig = z.infer<typeof AuditSchema>;
 export type PinningConfig = z.infer<typeof PinningSchema>;
+
+/** The part of a config the security checks read (type-only, so this file does not import the schema). */
+interface SecuritySections {
+  auth: AuthConfig;
+  store: StoreConfig;
+  rateLimits: RateLimitsConfig;
+  authorization: AuthorizationConfig;
+}
+
+/** Cross-field rules of the security sections that zod cannot express; reported with the other config problems. */
+export function securityProblems(config: SecuritySections): { path: string; message: string; hint?: string }[] {
+  const problems: { path: string; message: string; hint?: string }[] = [];
+  if (config.auth.bearer !== undefined && config.auth.resource === undefined) {
+    problems.push({
+      path: 'auth.resource',
+      message: 'required with auth.bearer: tokens are checked to be minted for this URL (RFC 8707 audience)',
+      hint: 'set it to the public URL of the MCP endpoint, e.g. https://tools.example.com/mcp',
+    });
+  }
+  if (config.store.kind === 'postgres' && config.store.url === undefined) {
+    problems.push({ path: 'store.url', message: 'required with store.kind: postgres', hint: 'write it as ${PG_URL}' });
+  }
+  if (config.rateLimits.store === 'redis' && config.rateLimits.redis === undefined) {
+    problems.push({ path: 'rateLimits.redis', message: 'required with rateLimits.store: redis', hint: 'add redis: { url: ${REDIS_URL} }' });
+  }
+  config.authorization.rules.forEach((r, i) => {
+    if (r.tools === undefined && r.prompts === undefined && r.resources === undefined) {
+      problems.push({ path: `authorization.rules.${i}`, message: 'a rule must name tools, prompts or resources', hint: 'add tools: ["namespace__*"]' });
+    }
+  });
+  return problems;
+}
