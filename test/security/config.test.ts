@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../../src/config/load.js';
+import { loadConfigFile, parseConfig } from '../../src/config/load.js';
+import { ROOT } from '../helpers/paths.js';
 import { storeLocation } from '../../src/state/open-store.js';
 
 const problems = (yaml: string): string => {
@@ -36,5 +37,13 @@ authorization: { rules: [ { when: {} } ] }
     expect(storeLocation(cfg.store, undefined, '/srv')).toEqual({ kind: 'memory', target: '(memory)' });
     expect(storeLocation(cfg.store, '/srv/toolgate.yaml', '/srv')).toEqual({ kind: 'sqlite', target: '/srv/toolgate.db' });
     expect(storeLocation({ kind: 'sqlite', path: 'state/a.db' }, undefined, '/srv')).toEqual({ kind: 'sqlite', target: '/srv/state/a.db' });
+  });
+
+  it('accepts the example configs', async () => {
+    const env = { ...process.env, IDP_ISSUER: 'https://sso.example.com/realms/tools', UPSTREAM_TOKEN: 'x' };
+    const secure = await loadConfigFile(`${ROOT}examples/secure.yaml`, { env });
+    expect(secure.config.auth.bearer?.issuer).toBe('https://sso.example.com/realms/tools');
+    expect(secure.config.authorization.rules).toHaveLength(4);
+    expect((await loadConfigFile(`${ROOT}examples/demo.yaml`)).config.store.kind).toBe('memory');
   });
 });
