@@ -237,6 +237,7 @@ export class Catalog {
             ? reuse
             : this.makeEntry(upstreamName, upstream, def.name, exposed, version, resolved, settingsKey);
         entries.set(name, entry);
+        if (!live) continue; // handled below with the upstream's other last-known tools
         if (toolIndex.has(name)) {
           this.log.error(
             { tool: name, upstream: upstreamName, kept: toolIndex.get(name)?.upstreamName },
@@ -244,7 +245,8 @@ export class Catalog {
           );
           continue;
         }
-        const admitted = this.options.admitTool === undefined || this.options.admitTool(upstreamName, def, name) === 'list';
+        const admitted =
+          this.options.admitTool === undefined || this.options.admitTool(upstreamName, def, name) === 'list';
         if (live && admitted) {
           tools.push(entry);
           toolIndex.set(name, entry);
@@ -252,12 +254,20 @@ export class Catalog {
           dormant.set(name, entry);
         }
       }
-      this.entriesByUpstream.set(upstreamName, entries);
-      // A down upstream's last known tools stay resolvable (calls fail as unavailable) but are not listed.
       if (!live) {
-        for (const [name, entry] of previousEntries) if (!entries.has(name)) dormant.set(name, entry);
+        // A down upstream's last known tools stay resolvable: calls fail as unavailable — or, when the tool has a
+        // fallback upstream that is up, are served there, so the tool stays listed.
+        for (const [name, entry] of previousEntries) if (!entries.has(name)) entries.set(name, entry);
+        for (const [name, entry] of entries) {
+          if (!toolIndex.has(name) && this.fallbackIsUp(upstreamName, name)) {
+            tools.push(entry);
+            toolIndex.set(name, entry);
+          } else dormant.set(name, entry);
+        }
+        this.entriesByUpstream.set(upstreamName, entries);
         continue;
       }
+      this.entriesByUpstream.set(upstreamName, entries);
       for (const p of snap.prompts) {
         if (typeof p['name'] !== 'string') continue;
         const name = this.exposedName(upstreamName, p['name']);
@@ -304,6 +314,12 @@ export class Catalog {
     if (signature(this.prompts) !== before.prompts) changed.add('prompts');
     if (signature([...this.resources, ...this.templates]) !== before.resources) changed.add('resources');
     if (changed.size > 0) for (const l of this.listeners) l(changed);
+  }
+
+  /** True when the tool names a fallback upstream (in any settings level) that is up now. */
+  private fallbackIsUp(upstreamName: string, toolName: string): boolean {
+    const target = this.resolver.resolve(upstreamName, toolName).settings.fallback?.upstream;
+    return target !== undefined && this.options.upstreams.get(target)?.state === 'up';
   }
 
   private makeEntry(

@@ -178,6 +178,10 @@ describe('policies end to end: failover', () => {
     expect(await metrics(g)).toContain(
       'toolgate_fallback_calls_total{tool="main__whoami",upstream="backup",reason="down"} 1',
     );
+    // The primary's tools stay listed while their fallback serves them.
+    await waitFor(async () => (await c.listTools()).tools.some((t) => t.name === 'main__whoami'), 5000, 'listed');
+    await g.gateway.upstreams.get('backup')?.close();
+    await waitFor(async () => !(await c.listTools()).tools.some((t) => t.name === 'main__whoami'), 5000, 'unlisted');
   });
 });
 
