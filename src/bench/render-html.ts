@@ -202,7 +202,7 @@ export function renderHtml(report: BenchReport): string {
     '<!doctype html><html lang="en"><head><meta charset="utf-8">',
     `<meta name="viewport" content="width=device-width, initial-scale=1"><title>toolgate bench report</title><style>${STYLE}</style></head><body>`,
     '<h1>toolgate bench report</h1>',
-    `<p>${escapeHtml(report.createdAt)} · toolgate ${escapeHtml(report.version)} · ${escapeHtml(m.platform)} · ${m.cpus} CPU ${escapeHtml(m.cpuModel)} · Node ${escapeHtml(m.node)} · load average ${escapeHtml(m.loadAverage.join(' '))}</p>`,
+    `<p>${escapeHtml(report.createdAt)} · toolgate ${escapeHtml(report.version)} · ${escapeHtml(m.platform)} · ${m.cpus} CPU ${escapeHtml(m.cpuModel)} · Node ${escapeHtml(m.node)} · load average ${escapeHtml(m.loadAverageStart.join(' '))} before, ${escapeHtml(m.loadAverageEnd.join(' '))} after</p>`,
     `<p>Command: <code>${escapeHtml(report.command.join(' '))}</code></p>`,
   ];
   if (report.compare !== undefined) parts.push('<h2>Median throughput</h2>', compareSvg(report));

@@ -94,7 +94,7 @@ function textTable(t: Table): string[] {
 export function renderText(report: BenchReport): string {
   const out: string[] = [
     '',
-    `toolgate bench ${report.version} — ${report.machine.cpus} CPU ${report.machine.cpuModel}, Node ${report.machine.node}, load ${report.machine.loadAverage.join(' ')}`,
+    `toolgate bench ${report.version} — ${report.machine.cpus} CPU ${report.machine.cpuModel}, Node ${report.machine.node}, load ${report.machine.loadAverageStart.join(' ')} → ${report.machine.loadAverageEnd.join(' ')}`,
   ];
   for (const t of report.targets) out.push(`  ${setupLine(t)}`);
   for (const table of reportTables(report)) out.push('', ...textTable(table));
@@ -122,7 +122,7 @@ export function renderMarkdown(report: BenchReport): string {
   const out: string[] = [
     `# toolgate bench report`,
     '',
-    `${report.createdAt} · toolgate ${report.version} · ${m.platform} · ${m.cpus} CPU ${m.cpuModel} · Node ${m.node} · load average ${m.loadAverage.join(' ')}`,
+    `${report.createdAt} · toolgate ${report.version} · ${m.platform} · ${m.cpus} CPU ${m.cpuModel} · Node ${m.node} · load average ${m.loadAverageStart.join(' ')} before, ${m.loadAverageEnd.join(' ')} after`,
     '',
     `Command: \`${report.command.map((a) => (/[\s"'`]/.test(a) ? JSON.stringify(a) : a)).join(' ')}\``,
     '',

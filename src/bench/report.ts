@@ -141,7 +141,15 @@ export interface BenchReport {
   version: string;
   createdAt: string;
   command: string[];
-  machine: { platform: string; node: string; cpus: number; cpuModel: string; loadAverage: number[] };
+  /** `loadAverageStart`/`loadAverageEnd`: 1, 5 and 15-minute load averages before and after the run. */
+  machine: {
+    platform: string;
+    node: string;
+    cpus: number;
+    cpuModel: string;
+    loadAverageStart: number[];
+    loadAverageEnd: number[];
+  };
   targets: TargetReport[];
   compare: CompareReport | undefined;
   assertions: AssertionResult[];
@@ -232,15 +240,21 @@ export function targetReport(m: TargetMeasurement): TargetReport {
   };
 }
 
+/** The 1, 5 and 15-minute load averages, rounded. */
+export function loadAverage(): number[] {
+  return loadavg().map((l) => Math.round(l * 100) / 100);
+}
+
 /** Facts about the machine, recorded with every report (figures mean little without them). */
-export function machineInfo(): BenchReport['machine'] {
+export function machineInfo(loadAverageStart: number[]): BenchReport['machine'] {
   const list = cpus();
   return {
     platform: `${platform()} ${release()}`,
     node: process.version,
     cpus: list.length,
     cpuModel: list[0]?.model.trim() ?? 'unknown',
-    loadAverage: loadavg().map((l) => Math.round(l * 100) / 100),
+    loadAverageStart,
+    loadAverageEnd: loadAverage(),
   };
 }
 
@@ -251,13 +265,14 @@ export function buildReport(
   compare: CompareReport | undefined,
   assertions: AssertionResult[],
   warnings: string[],
+  loadAverageStart: number[] = loadAverage(),
 ): BenchReport {
   return {
     tool: 'toolgate bench',
     version: VERSION,
     createdAt: new Date().toISOString(),
     command,
-    machine: machineInfo(),
+    machine: machineInfo(loadAverageStart),
     targets,
     compare,
     assertions,

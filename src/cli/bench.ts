@@ -13,7 +13,7 @@ import type { OperationSpec } from '../bench/operations.js';
 import { parseDuration, parsePositiveInt, parseRate, splitCommandLine, splitLabel } from '../bench/parse.js';
 import { REPORT_FORMATS, renderJson, renderMarkdown, renderText, type ReportFormat } from '../bench/render.js';
 import { renderHtml } from '../bench/render-html.js';
-import { buildReport, type BenchReport } from '../bench/report.js';
+import { buildReport, loadAverage, type BenchReport } from '../bench/report.js';
 import type { LoadPlan } from '../bench/runner.js';
 import { BenchSession, type SessionOptions, type TargetSpec } from '../bench/session.js';
 
@@ -379,6 +379,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
   options.progress = quiet ? undefined : progressWriter();
   for (const n of notes) log?.(`bench: ${n}`);
 
+  const loadBefore = loadAverage();
   const session = new BenchSession(options);
   let interrupts = 0;
   const onSigint = (): void => {
@@ -401,7 +402,14 @@ export async function benchCommand(argv: string[]): Promise<number> {
     process.off('SIGINT', onSigint);
   }
 
-  const report = buildReport(['toolgate', 'bench', ...argv], result.targets, result.compare, [], result.warnings);
+  const report = buildReport(
+    ['toolgate', 'bench', ...argv],
+    result.targets,
+    result.compare,
+    [],
+    result.warnings,
+    loadBefore,
+  );
   report.assertions = evaluateAssertions(assertions, report);
   if (outputs.length > 0) {
     for (const o of outputs) {
