@@ -86,40 +86,34 @@ function holds(actual: number, op: Op, value: number): boolean {
   }
 }
 
+const NO_PROCESS = 'no process figures for this target (stdio, --start or --pid gives them)';
+
+/** How each per-target metric is read from a report (latencies are looked up by name). */
+const READERS: Record<string, (t: TargetReport) => number | undefined> = {
+  error_rate: (t) => t.errors.errorRate,
+  tool_error_rate: (t) => t.errors.toolErrorRate,
+  rpc_error_rate: (t) => t.errors.rpcErrorRate,
+  transport_error_rate: (t) => t.errors.transportErrorRate,
+  timeout_rate: (t) => t.errors.timeoutRate,
+  errors: (t) => t.errors.errors,
+  timeouts: (t) => t.outcomes.timeouts,
+  mismatches: (t) => t.correctness.mismatches,
+  unmatched: (t) => t.correctness.unmatchedResponses,
+  throughput: (t) => t.throughput,
+  rps: (t) => t.throughput,
+  cpu: (t) => t.process?.cpuPercent,
+  rss: (t) => t.process?.peakRssBytes,
+};
+
+/** The value of a per-target metric, or why there is none. */
 function metricOf(t: TargetReport, metric: string): number | string {
   if (LATENCY.has(metric)) {
     const key = metric === 'p99.9' ? 'p999' : metric;
     return t.latency[key as keyof TargetReport['latency']];
   }
-  switch (metric) {
-    case 'error_rate':
-      return t.errors.errorRate;
-    case 'tool_error_rate':
-      return t.errors.toolErrorRate;
-    case 'rpc_error_rate':
-      return t.errors.rpcErrorRate;
-    case 'transport_error_rate':
-      return t.errors.transportErrorRate;
-    case 'timeout_rate':
-      return t.errors.timeoutRate;
-    case 'errors':
-      return t.errors.errors;
-    case 'timeouts':
-      return t.outcomes.timeouts;
-    case 'mismatches':
-      return t.correctness.mismatches;
-    case 'unmatched':
-      return t.correctness.unmatchedResponses;
-    case 'throughput':
-    case 'rps':
-      return t.throughput;
-    case 'cpu':
-      return t.process?.cpuPercent ?? 'no process figures for this target (stdio, --start or --pid gives them)';
-    case 'rss':
-      return t.process?.peakRssBytes ?? 'no process figures for this target (stdio, --start or --pid gives them)';
-    default:
-      return `unknown metric ${metric}`;
-  }
+  const read = READERS[metric];
+  if (read === undefined) return `unknown metric ${metric}`;
+  return read(t) ?? NO_PROCESS;
 }
 
 /** Evaluates assertions against a finished report; one result per (assertion, target) pair. */

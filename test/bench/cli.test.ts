@@ -305,35 +305,22 @@ describe('load shapes, mixes, compare and outputs', () => {
   });
 
   it('exits 1 when an assertion fails and 0 when all hold', async () => {
-    const fail = await bench([
-      '--server',
-      `node ${ECHO}`,
-      '--tool',
-      'echo',
-      '-n',
-      '50',
-      '-q',
-      '--assert',
-      'p99<0.001ms',
-      '--assert',
-      'error_rate<1%',
-    ]);
+    const withAsserts = (...asserts: string[]): ReturnType<typeof bench> =>
+      bench([
+        '--server',
+        `node ${ECHO}`,
+        '--tool',
+        'echo',
+        '-n',
+        '50',
+        '-q',
+        ...asserts.flatMap((a) => ['--assert', a]),
+      ]);
+    const fail = await withAsserts('p99<0.001ms', 'error_rate<1%');
     expect(fail.code).toBe(1);
     expect(fail.stdout).toMatch(/FAIL p99<0\.001ms \[server\]/);
     expect(fail.stdout).toMatch(/PASS error_rate<1% \[server\]/);
-    const pass = await bench([
-      '--server',
-      `node ${ECHO}`,
-      '--tool',
-      'echo',
-      '-n',
-      '50',
-      '-q',
-      '--assert',
-      'error_rate<1%',
-      '--assert',
-      'mismatches==0',
-    ]);
+    const pass = await withAsserts('error_rate<1%', 'mismatches==0');
     expect(pass.code).toBe(0);
   });
 });
