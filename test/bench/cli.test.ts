@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -116,6 +117,28 @@ describe('toolgate bench against real servers', () => {
     expect(legacy.report.targets[0]).toMatchObject({ era: 'legacy' });
     expect(legacy.report.targets[0]!.outcomes).toMatchObject({ total: 150, ok: 150 });
   }, 60_000);
+
+  it('measures a server it did not start through --pid, and says when it has no process to measure', async () => {
+    const port = await freePort();
+    const server = spawn(process.execPath, [SDK_HTTP], {
+      env: { ...process.env, PORT: String(port) },
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    try {
+      await new Promise((resolve) => server.stdout.once('data', resolve)); // it prints its port when listening
+      const url = `http://127.0.0.1:${port}/mcp`;
+      const args = ['--url', url, '--tool', 'echo', '--args', '{"text":"x"}', '-n', '100'];
+      const measured = (await benchJson([...args, '--pid', String(server.pid)])).report.targets[0]!;
+      expect(measured.process).toMatchObject({ rootPid: server.pid, maxProcesses: 1 });
+      expect(measured.process!.peakRssBytes).toBeGreaterThan(0);
+      const unmeasured = (await benchJson(args)).report.targets[0]!;
+      expect(unmeasured.process).toBeUndefined();
+      expect(unmeasured.processNote).toMatch(/use --start .* or --pid PID/);
+      expect(server.exitCode).toBeNull(); // bench leaves a server it did not start alone
+    } finally {
+      server.kill();
+    }
+  });
 
   it('detects the era of a stdio server: modern by server/discover, legacy by fallback to initialize', async () => {
     const modern = await benchJson(['--server', `node ${ECHO} --era modern`, '--tool', 'echo', '-n', '100']);
