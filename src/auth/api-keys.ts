@@ -52,10 +52,14 @@ export class ApiKeyService {
 
   /** Creates and stores a key. */
   async create(name: string, scopes: readonly string[], expiresAt: number | null): Promise<CreatedApiKey> {
-    if (!/^[\w.@:-]{1,64}$/.test(name)) throw new GatewayError('TG_CLI_USAGE', 'a key name is 1–64 letters, digits, _ . @ : -');
+    if (!/^[\w.@:-]{1,64}$/.test(name))
+      throw new GatewayError('TG_CLI_USAGE', 'a key name is 1–64 letters, digits, _ . @ : -');
     const existing = await this.options.store().listKeys();
     if (existing.some((k) => k.name === name && k.revokedAt === null)) {
-      throw new GatewayError('TG_CLI_USAGE', `an active key named "${name}" exists; revoke it first or choose another name`);
+      throw new GatewayError(
+        'TG_CLI_USAGE',
+        `an active key named "${name}" exists; revoke it first or choose another name`,
+      );
     }
     const id = randomBytes(6).toString('hex');
     const secret = randomBytes(32).toString('base64url');
@@ -89,9 +93,17 @@ export class ApiKeyService {
       try {
         record = await this.options.store().getKey(m[1] as string);
       } catch (err) {
-        throw new GatewayError('TG_AUTH_UNAVAILABLE', `the key store is unreachable: ${(err as Error).message}`, { cause: err, retryAfterMs: 1000 });
+        throw new GatewayError('TG_AUTH_UNAVAILABLE', `the key store is unreachable: ${(err as Error).message}`, {
+          cause: err,
+          retryAfterMs: 1000,
+        });
       }
-      if (record !== undefined && matches(record.hash, sha256(m[2] as string)) && record.revokedAt === null && (record.expiresAt === null || record.expiresAt > t)) {
+      if (
+        record !== undefined &&
+        matches(record.hash, sha256(m[2] as string)) &&
+        record.revokedAt === null &&
+        (record.expiresAt === null || record.expiresAt > t)
+      ) {
         principal = Object.freeze({
           subject: `key:${record.id}`,
           scopes: Object.freeze([...record.scopes]),
@@ -141,11 +153,17 @@ export function parseExpiry(text: string | undefined, now: number = Date.now()):
   if (text === undefined || text === 'never') return null;
   const rel = /^(\d+)\s*(m|h|d|w|y)$/.exec(text);
   if (rel !== null) {
-    const unit = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000, y: 31_536_000_000 }[rel[2] as 'm' | 'h' | 'd' | 'w' | 'y'];
+    const unit = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000, y: 31_536_000_000 }[
+      rel[2] as 'm' | 'h' | 'd' | 'w' | 'y'
+    ];
     return now + Number(rel[1]) * unit;
   }
   const at = Date.parse(text);
-  if (Number.isNaN(at)) throw new GatewayError('TG_CLI_USAGE', `--expires must be like 30d, 12h, 90m, an ISO date, or never; got "${text}"`);
+  if (Number.isNaN(at))
+    throw new GatewayError(
+      'TG_CLI_USAGE',
+      `--expires must be like 30d, 12h, 90m, an ISO date, or never; got "${text}"`,
+    );
   if (at <= now) throw new GatewayError('TG_CLI_USAGE', '--expires is in the past');
   return at;
 }

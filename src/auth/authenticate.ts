@@ -51,7 +51,9 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticate
       resource_metadata: metadataUrl,
       ...(error === undefined ? { scope } : {}),
     });
-    return new GatewayError('TG_UNAUTHENTICATED', `Unauthorized: ${description}`, { headers: { 'www-authenticate': challenge } });
+    return new GatewayError('TG_UNAUTHENTICATED', `Unauthorized: ${description}`, {
+      headers: { 'www-authenticate': challenge },
+    });
   };
 
   const viaKey = async (key: string): Promise<Principal> => {

@@ -47,7 +47,8 @@ export function createBearerVerifier(options: BearerVerifierOptions): BearerVeri
   const cfg = options.config;
   const now = options.now ?? Date.now;
   const doFetch = options.fetch ?? fetch;
-  const audiences = cfg.audience === undefined ? [options.resource] : Array.isArray(cfg.audience) ? cfg.audience : [cfg.audience];
+  const audiences =
+    cfg.audience === undefined ? [options.resource] : Array.isArray(cfg.audience) ? cfg.audience : [cfg.audience];
   const maxCached = options.maxCached ?? DEFAULT_MAX_CACHED;
   const cache = new Map<string, Cached>();
   let jwks: JWTVerifyGetKey | undefined;
@@ -69,7 +70,12 @@ export function createBearerVerifier(options: BearerVerifierOptions): BearerVeri
     return jwksPending;
   };
 
-  const remember = (token: string, principal: Principal, expSec: number | undefined, ttlMs = MAX_CACHE_MS): Principal => {
+  const remember = (
+    token: string,
+    principal: Principal,
+    expSec: number | undefined,
+    ttlMs = MAX_CACHE_MS,
+  ): Principal => {
     const t = now();
     const until = Math.min(t + ttlMs, expSec === undefined ? Infinity : expSec * 1000 + cfg.clockSkewSec * 1000);
     if (cache.size >= maxCached) {
@@ -101,7 +107,8 @@ export function createBearerVerifier(options: BearerVerifierOptions): BearerVeri
 
   const introspect = async (token: string): Promise<Principal> => {
     const intro = cfg.introspection;
-    if (intro === undefined) throw new TokenRejected('the token is not a JWT and no introspection endpoint is configured');
+    if (intro === undefined)
+      throw new TokenRejected('the token is not a JWT and no introspection endpoint is configured');
     let body: Record<string, unknown>;
     try {
       const res = await doFetch(intro.url, {
@@ -117,17 +124,27 @@ export function createBearerVerifier(options: BearerVerifierOptions): BearerVeri
       if (!res.ok) throw new Error(`introspection endpoint answered HTTP ${res.status}`);
       body = (await res.json()) as Record<string, unknown>;
     } catch (err) {
-      throw new GatewayError('TG_AUTH_UNAVAILABLE', `token introspection failed: ${(err as Error).message}`, { cause: err, retryAfterMs: 1000 });
+      throw new GatewayError('TG_AUTH_UNAVAILABLE', `token introspection failed: ${(err as Error).message}`, {
+        cause: err,
+        retryAfterMs: 1000,
+      });
     }
     if (body['active'] !== true) throw new TokenRejected('the token is not active');
-    if (body['iss'] !== undefined && body['iss'] !== cfg.issuer) throw new TokenRejected('the token was issued by another issuer');
+    if (body['iss'] !== undefined && body['iss'] !== cfg.issuer)
+      throw new TokenRejected('the token was issued by another issuer');
     const aud = body['aud'];
     const auds = Array.isArray(aud) ? aud : aud === undefined ? [] : [aud];
-    if (!auds.some((a) => audiences.includes(String(a)))) throw new TokenRejected('the token was not issued for this resource');
+    if (!auds.some((a) => audiences.includes(String(a))))
+      throw new TokenRejected('the token was not issued for this resource');
     const exp = typeof body['exp'] === 'number' ? body['exp'] : undefined;
-    if (exp !== undefined && exp * 1000 + cfg.clockSkewSec * 1000 <= now()) throw new TokenRejected('the token has expired');
-    if (typeof body['sub'] !== 'string' && typeof body['client_id'] !== 'string') throw new TokenRejected('the token names no subject');
-    const claims = { ...body, sub: typeof body['sub'] === 'string' ? body['sub'] : `client:${String(body['client_id'])}` };
+    if (exp !== undefined && exp * 1000 + cfg.clockSkewSec * 1000 <= now())
+      throw new TokenRejected('the token has expired');
+    if (typeof body['sub'] !== 'string' && typeof body['client_id'] !== 'string')
+      throw new TokenRejected('the token names no subject');
+    const claims = {
+      ...body,
+      sub: typeof body['sub'] === 'string' ? body['sub'] : `client:${String(body['client_id'])}`,
+    };
     return remember(token, toPrincipal(claims as JWTPayload, cfg), exp, intro.cacheTtlMs);
   };
 
@@ -146,8 +163,16 @@ export function createBearerVerifier(options: BearerVerifierOptions): BearerVeri
 /** Maps a jose failure onto "refused" (401) or "cannot check now" (503). */
 function classify(err: unknown): Error {
   const code = (err as { code?: string }).code ?? '';
-  if (code === 'ERR_JWKS_TIMEOUT' || (err instanceof TypeError && /fetch/i.test(err.message)) || code === 'ERR_JWKS_INVALID') {
-    return new GatewayError('TG_AUTH_UNAVAILABLE', `the issuer's keys could not be fetched: ${(err as Error).message}`, { cause: err, retryAfterMs: 1000 });
+  if (
+    code === 'ERR_JWKS_TIMEOUT' ||
+    (err instanceof TypeError && /fetch/i.test(err.message)) ||
+    code === 'ERR_JWKS_INVALID'
+  ) {
+    return new GatewayError(
+      'TG_AUTH_UNAVAILABLE',
+      `the issuer's keys could not be fetched: ${(err as Error).message}`,
+      { cause: err, retryAfterMs: 1000 },
+    );
   }
   const messages: Record<string, string> = {
     ERR_JWT_EXPIRED: 'the token has expired',
@@ -176,10 +201,16 @@ function classify(err: unknown): Error {
 async function discoverJwksUri(issuer: string, timeoutMs: number, doFetch: typeof fetch): Promise<string> {
   const base = issuer.replace(/\/$/, '');
   const u = new URL(issuer);
-  const candidates = [`${base}/.well-known/openid-configuration`, `${u.origin}/.well-known/oauth-authorization-server${u.pathname === '/' ? '' : u.pathname}`];
+  const candidates = [
+    `${base}/.well-known/openid-configuration`,
+    `${u.origin}/.well-known/oauth-authorization-server${u.pathname === '/' ? '' : u.pathname}`,
+  ];
   for (const url of candidates) {
     try {
-      const res = await doFetch(url, { signal: AbortSignal.timeout(timeoutMs), headers: { accept: 'application/json' } });
+      const res = await doFetch(url, {
+        signal: AbortSignal.timeout(timeoutMs),
+        headers: { accept: 'application/json' },
+      });
       if (!res.ok) continue;
       const meta = (await res.json()) as { issuer?: unknown; jwks_uri?: unknown };
       // RFC 8414 §3.3: the metadata must name the same issuer (mix-up defence).
@@ -188,7 +219,9 @@ async function discoverJwksUri(issuer: string, timeoutMs: number, doFetch: typeo
       // try the next location
     }
   }
-  throw new GatewayError('TG_AUTH_UNAVAILABLE', `cannot discover the JWKS of ${issuer}; set auth.bearer.jwksUri`, { retryAfterMs: 5000 });
+  throw new GatewayError('TG_AUTH_UNAVAILABLE', `cannot discover the JWKS of ${issuer}; set auth.bearer.jwksUri`, {
+    retryAfterMs: 5000,
+  });
 }
 
 function listClaim(v: unknown): string[] {

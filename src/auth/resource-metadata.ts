@@ -21,7 +21,11 @@ export interface ResourceMetadata {
  * RFC 8707), `authorization_servers`, `scopes_supported`, `bearer_methods_supported: ["header"]` (never the query
  * string). Served at `/.well-known/oauth-protected-resource` and at the path-inserted form for the endpoint path.
  */
-export function createResourceMetadata(auth: AuthConfig, resource: string, ruleScopes: readonly string[]): ResourceMetadata {
+export function createResourceMetadata(
+  auth: AuthConfig,
+  resource: string,
+  ruleScopes: readonly string[],
+): ResourceMetadata {
   const url = new URL(resource);
   const suffix = pathSuffix(url);
   const servers = auth.authorizationServers ?? (auth.bearer !== undefined ? [auth.bearer.issuer] : []);

@@ -17,9 +17,11 @@ const POLL_MS = 1000;
 export function parseSince(text: string | undefined, now: number = Date.now()): number | undefined {
   if (text === undefined) return undefined;
   const rel = /^(\d+)\s*(s|m|h|d)$/.exec(text);
-  if (rel !== null) return now - Number(rel[1]) * { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[rel[2] as 's' | 'm' | 'h' | 'd'];
+  if (rel !== null)
+    return now - Number(rel[1]) * { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[rel[2] as 's' | 'm' | 'h' | 'd'];
   const at = Date.parse(text);
-  if (Number.isNaN(at)) throw new GatewayError('TG_CLI_USAGE', `--since must be like 30m, 2h, 7d or an ISO date; got "${text}"`);
+  if (Number.isNaN(at))
+    throw new GatewayError('TG_CLI_USAGE', `--since must be like 30m, 2h, 7d or an ISO date; got "${text}"`);
   return at;
 }
 
@@ -65,7 +67,9 @@ export async function auditCommand(argv: string[]): Promise<number> {
   const json = values.json === true;
   if (sub === 'query') {
     const limit = intOption('limit', values.limit, 1, 100_000) ?? 100;
-    const records = await withStore(values.config, (store) => store.queryAudit({ ...base, ...(since === undefined ? {} : { since }), limit }));
+    const records = await withStore(values.config, (store) =>
+      store.queryAudit({ ...base, ...(since === undefined ? {} : { since }), limit }),
+    );
     if (records.length > 0) process.stdout.write(render(records, json) + '\n');
     else if (!json) process.stderr.write('no matching records\n');
     return 0;
@@ -86,7 +90,9 @@ export async function auditCommand(argv: string[]): Promise<number> {
           if (fresh.length === 0) continue;
           afterId = fresh.at(-1)?.id ?? afterId;
           // Without --json, the header was printed with the first rows; later rows come without it.
-          process.stdout.write((json ? render(fresh, true) : render(fresh, false).split('\n').slice(1).join('\n')) + '\n');
+          process.stdout.write(
+            (json ? render(fresh, true) : render(fresh, false).split('\n').slice(1).join('\n')) + '\n',
+          );
         }
       } finally {
         process.off('SIGINT', onSignal);

@@ -35,7 +35,9 @@ export async function keysCommand(argv: string[]): Promise<number> {
       const scopes = (values.scopes ?? '').split(/[\s,]+/).filter((s) => s !== '');
       const expiresAt = parseExpiry(values.expires);
       const name = values.name;
-      const created = await withStore(values.config, (store) => new ApiKeyService({ store: () => store }).create(name, scopes, expiresAt));
+      const created = await withStore(values.config, (store) =>
+        new ApiKeyService({ store: () => store }).create(name, scopes, expiresAt),
+      );
       process.stdout.write(`${created.key}\n`);
       process.stderr.write(
         `key "${name}" created (id ${created.id}, scopes: ${scopes.join(' ') || '(none)'}, expires: ${formatTime(expiresAt)}).\nStore it now: it is not shown again.\n`,
@@ -45,7 +47,13 @@ export async function keysCommand(argv: string[]): Promise<number> {
     case 'list': {
       const keys = await withStore(values.config, (store) => store.listKeys());
       if (values.json) {
-        process.stdout.write(JSON.stringify(keys.map(({ hash: _h, ...k }) => k), null, 2) + '\n');
+        process.stdout.write(
+          JSON.stringify(
+            keys.map(({ hash: _h, ...k }) => k),
+            null,
+            2,
+          ) + '\n',
+        );
         return 0;
       }
       const now = Date.now();
@@ -58,18 +66,23 @@ export async function keysCommand(argv: string[]): Promise<number> {
         formatTime(k.expiresAt),
         formatTime(k.lastUsedAt),
       ]);
-      process.stdout.write(table([['ID', 'NAME', 'STATUS', 'SCOPES', 'CREATED', 'EXPIRES', 'LAST USED'], ...rows]) + '\n');
+      process.stdout.write(
+        table([['ID', 'NAME', 'STATUS', 'SCOPES', 'CREATED', 'EXPIRES', 'LAST USED'], ...rows]) + '\n',
+      );
       return 0;
     }
     case 'revoke': {
       const target = positionals[0];
-      if (target === undefined || positionals.length > 1) throw new GatewayError('TG_CLI_USAGE', 'keys revoke needs one ID or NAME');
+      if (target === undefined || positionals.length > 1)
+        throw new GatewayError('TG_CLI_USAGE', 'keys revoke needs one ID or NAME');
       const n = await withStore(values.config, (store) => store.revokeKey(target, Date.now()));
       if (n === 0) {
         process.stderr.write(`no active key with id or name "${target}"\n`);
         return 1;
       }
-      process.stdout.write(`revoked ${n} key${n === 1 ? '' : 's'} (running gateways stop accepting it within auth.apiKeys.cacheTtlMs)\n`);
+      process.stdout.write(
+        `revoked ${n} key${n === 1 ? '' : 's'} (running gateways stop accepting it within auth.apiKeys.cacheTtlMs)\n`,
+      );
       return 0;
     }
     default:

@@ -10,13 +10,19 @@ export async function openConfiguredStore(file: string | undefined): Promise<{ s
   const store = await openStore(loaded.config.store, loaded.file, loaded.dir);
   if (store.kind === 'memory') {
     await store.close();
-    throw new GatewayError('TG_CLI_USAGE', 'store.kind is memory: nothing is kept between processes, so there is nothing to administer');
+    throw new GatewayError(
+      'TG_CLI_USAGE',
+      'store.kind is memory: nothing is kept between processes, so there is nothing to administer',
+    );
   }
   return { store, config: loaded.config };
 }
 
 /** Runs `fn` with the configured store and always closes it. */
-export async function withStore<T>(file: string | undefined, fn: (store: Store, config: Config) => Promise<T>): Promise<T> {
+export async function withStore<T>(
+  file: string | undefined,
+  fn: (store: Store, config: Config) => Promise<T>,
+): Promise<T> {
   const { store, config } = await openConfiguredStore(file);
   try {
     return await fn(store, config);

@@ -18,22 +18,40 @@ export async function toolsCommand(argv: string[]): Promise<number> {
     process.stdout.write(USAGE + '\n');
     return sub === undefined ? 2 : 0;
   }
-  const { values, positionals } = parseCommandArgs(rest, { config: { type: 'string', short: 'c' }, pending: { type: 'boolean' }, json: { type: 'boolean' } }, true);
+  const { values, positionals } = parseCommandArgs(
+    rest,
+    { config: { type: 'string', short: 'c' }, pending: { type: 'boolean' }, json: { type: 'boolean' } },
+    true,
+  );
   if (sub === 'list') {
     const pins = (await withStore(values.config, (store) => store.listPins()))
       .filter((p) => values.pending !== true || p.status === 'pending')
       .sort((a, b) => (a.exposedName < b.exposedName ? -1 : 1));
     if (values.json) {
-      process.stdout.write(JSON.stringify(pins.map(({ definition: _d, ...p }) => p), null, 2) + '\n');
+      process.stdout.write(
+        JSON.stringify(
+          pins.map(({ definition: _d, ...p }) => p),
+          null,
+          2,
+        ) + '\n',
+      );
       return 0;
     }
-    const rows = pins.map((p) => [p.exposedName, p.status, p.fingerprint || '-', p.pendingFingerprint ?? '-', formatTime(p.updatedAt), p.reason ?? '']);
+    const rows = pins.map((p) => [
+      p.exposedName,
+      p.status,
+      p.fingerprint || '-',
+      p.pendingFingerprint ?? '-',
+      formatTime(p.updatedAt),
+      p.reason ?? '',
+    ]);
     process.stdout.write(table([['TOOL', 'STATUS', 'PINNED', 'PENDING', 'UPDATED', 'REASON'], ...rows]) + '\n');
     return 0;
   }
   if (sub === 'approve') {
     const name = positionals[0];
-    if (name === undefined || positionals.length > 1) throw new GatewayError('TG_CLI_USAGE', 'tools approve needs one tool NAME (as listed by tools list)');
+    if (name === undefined || positionals.length > 1)
+      throw new GatewayError('TG_CLI_USAGE', 'tools approve needs one tool NAME (as listed by tools list)');
     return withStore(values.config, async (store) => {
       const pin = (await store.listPins()).find((p) => p.exposedName === name || `${p.upstream}/${p.tool}` === name);
       if (pin === undefined) {

@@ -43,7 +43,12 @@ export function createAuditPolicy(options: { writer: AuditWriter }): Policy {
         toolVersion: call.entry.version,
         upstream: call.entry.upstreamName,
         arguments: call.arguments,
-        outcome: result === undefined ? (code !== undefined && DENIED.has(code) ? 'denied' : 'error') : outcomeOf(code, result.isError === true),
+        outcome:
+          result === undefined
+            ? code !== undefined && DENIED.has(code)
+              ? 'denied'
+              : 'error'
+            : outcomeOf(code, result.isError === true),
         errorCode: code,
         durationMs: performance.now() - call.startedAt,
         corrections: result?._meta?.[CORRECTIONS_META_KEY],

@@ -21,6 +21,8 @@ export function createAuthorizePolicy(options: AuthorizePolicyOptions): Policy {
     const d = rules.decide(call.principal, 'tool', toolName);
     if (d.allowed) return next(call);
     if (d.missingScopes !== undefined) return Promise.reject(deniedToolError(toolName, d, call.principal));
-    return Promise.reject(new GatewayError('TG_UNKNOWN_TOOL', `Unknown tool: ${toolName}`, { data: { name: toolName } }));
+    return Promise.reject(
+      new GatewayError('TG_UNKNOWN_TOOL', `Unknown tool: ${toolName}`, { data: { name: toolName } }),
+    );
   };
 }

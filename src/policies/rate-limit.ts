@@ -38,13 +38,19 @@ export function createRateLimitPolicy(options: RateLimitPolicyOptions): Policy |
   const cost = settings?.cost ?? 1;
   const source = options.source ?? 'rateLimit';
   const templates: Template[] = [];
-  if (options.perPrincipal !== undefined) templates.push({ rate: parseRate(options.perPrincipal), scope: 'principal', source: 'rateLimits.perPrincipal' });
-  if (settings?.perCaller !== undefined) templates.push({ rate: parseRate(settings.perCaller), scope: 'caller', source: `${source}.perCaller` });
-  if (settings?.perTool !== undefined) templates.push({ rate: parseRate(settings.perTool), scope: 'tool', source: `${source}.perTool` });
+  if (options.perPrincipal !== undefined)
+    templates.push({ rate: parseRate(options.perPrincipal), scope: 'principal', source: 'rateLimits.perPrincipal' });
+  if (settings?.perCaller !== undefined)
+    templates.push({ rate: parseRate(settings.perCaller), scope: 'caller', source: `${source}.perCaller` });
+  if (settings?.perTool !== undefined)
+    templates.push({ rate: parseRate(settings.perTool), scope: 'tool', source: `${source}.perTool` });
   if (templates.length === 0 || cost === 0) return undefined;
   for (const t of templates) {
     if (cost > t.rate.capacity) {
-      throw new GatewayError('TG_CONFIG_INVALID', `${source}.cost (${cost}) of "${toolName}" exceeds the ${t.source} capacity (${t.rate.text}): no call could ever pass`);
+      throw new GatewayError(
+        'TG_CONFIG_INVALID',
+        `${source}.cost (${cost}) of "${toolName}" exceeds the ${t.source} capacity (${t.rate.text}): no call could ever pass`,
+      );
     }
   }
   const toolKey = `t:${toolName}`;
@@ -52,7 +58,12 @@ export function createRateLimitPolicy(options: RateLimitPolicyOptions): Policy |
 
   const refused = (r: TakeResult & { ok: false }): GatewayError => {
     const t = templates[r.index] as Template;
-    const who = t.scope === 'principal' ? 'per caller across all tools' : t.scope === 'caller' ? `per caller for "${toolName}"` : `for all callers of "${toolName}"`;
+    const who =
+      t.scope === 'principal'
+        ? 'per caller across all tools'
+        : t.scope === 'caller'
+          ? `per caller for "${toolName}"`
+          : `for all callers of "${toolName}"`;
     return new GatewayError(
       'TG_RATE_LIMITED',
       `Rate limit reached: at most ${t.rate.text} ${who}${cost > 1 ? ` (this tool costs ${cost} per call)` : ''}. You may retry in ${formatDelay(r.retryAfterMs)}; do not retry sooner.`,

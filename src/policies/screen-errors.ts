@@ -26,7 +26,8 @@ export function createScreenErrorsPolicy(): Policy {
       }
       throw err;
     }
-    if (result.isError !== true || result._meta?.[TOOL_ERROR_META_KEY] !== undefined || !Array.isArray(result.content)) return result;
+    if (result.isError !== true || result._meta?.[TOOL_ERROR_META_KEY] !== undefined || !Array.isArray(result.content))
+      return result;
     let content: ContentBlock[] | undefined;
     for (let i = 0; i < result.content.length; i++) {
       const b = result.content[i] as ContentBlock;

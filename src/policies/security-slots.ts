@@ -31,7 +31,9 @@ export const SECURITY_SLOTS: readonly PolicySlot[] = [
     name: 'authorize',
     build: (ctx) => {
       const s = ctx.services.security;
-      return s === undefined || !s.rulesActive ? undefined : createAuthorizePolicy({ rules: s.rules, toolName: ctx.toolName });
+      return s === undefined || !s.rulesActive
+        ? undefined
+        : createAuthorizePolicy({ rules: s.rules, toolName: ctx.toolName });
     },
   },
   {
@@ -59,11 +61,20 @@ export const SECURITY_SLOTS: readonly PolicySlot[] = [
     name: 'redact',
     build: (ctx) => {
       const s = ctx.services.security;
-      return s === undefined ? undefined : createRedactPolicy({ toolName: ctx.toolName, redactor: s.redactor, mode: ctx.settings.redact?.mode ?? 'mask' });
+      return s === undefined
+        ? undefined
+        : createRedactPolicy({
+            toolName: ctx.toolName,
+            redactor: s.redactor,
+            mode: ctx.settings.redact?.mode ?? 'mask',
+          });
     },
   },
   {
     name: 'screen-errors',
-    build: (ctx) => (ctx.services.security === undefined || ctx.settings.redact?.screenErrors === false ? undefined : createScreenErrorsPolicy()),
+    build: (ctx) =>
+      ctx.services.security === undefined || ctx.settings.redact?.screenErrors === false
+        ? undefined
+        : createScreenErrorsPolicy(),
   },
 ];

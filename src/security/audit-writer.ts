@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { stableStringify } from '../catalog/fingerprint.js';
 import type { AuditConfig } from '../config/security.js';
 import type { JsonObject } from '../jsonrpc/types.js';
@@ -75,16 +75,29 @@ export class AuditWriter {
   record(entry: AuditEntry): void {
     if (this.queue.length >= this.options.config.maxQueue) {
       this.options.onDropped?.(1);
-      if (this.queue.length === this.options.config.maxQueue) this.options.logger.error({ maxQueue: this.options.config.maxQueue }, 'audit queue full: records are being dropped');
+      if (this.queue.length === this.options.config.maxQueue)
+        this.options.logger.error(
+          { maxQueue: this.options.config.maxQueue },
+          'audit queue full: records are being dropped',
+        );
       return;
     }
     this.queue.push(entry);
-    if (this.queue.length >= this.options.config.batchSize && this.flushing === undefined && this.failures === 0) void this.flush();
+    if (this.queue.length >= this.options.config.batchSize && this.flushing === undefined && this.failures === 0)
+      void this.write(false);
   }
 
   /** Writes everything queued now (one batch at a time). */
   flush(): Promise<void> {
-    this.flushing ??= this.drain().finally(() => {
+    return this.write(true);
+  }
+
+  /**
+   * Starts a drain unless one runs. `all`: write everything (timer, close); otherwise only full batches — a busy
+   * gateway then writes `batchSize` records per transaction instead of a stream of tiny ones.
+   */
+  private write(all: boolean): Promise<void> {
+    this.flushing ??= this.drain(all).finally(() => {
       this.flushing = undefined;
     });
     return this.flushing;
@@ -99,7 +112,8 @@ export class AuditWriter {
       await this.flush();
       if (this.queue.length > 0) await new Promise((r) => setTimeout(r, 200 * (attempt + 1)));
     }
-    if (this.queue.length > 0) this.options.logger.error({ lost: this.queue.length }, 'audit records could not be written before shutdown');
+    if (this.queue.length > 0)
+      this.options.logger.error({ lost: this.queue.length }, 'audit records could not be written before shutdown');
   }
 
   private schedule(ms: number): void {
@@ -107,17 +121,20 @@ export class AuditWriter {
     clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       void this.flush().finally(() => {
-        const backoff = this.failures === 0 ? this.options.config.flushIntervalMs : Math.min(MAX_RETRY_DELAY_MS, 500 * 2 ** this.failures);
+        const backoff =
+          this.failures === 0
+            ? this.options.config.flushIntervalMs
+            : Math.min(MAX_RETRY_DELAY_MS, 500 * 2 ** this.failures);
         this.schedule(backoff);
       });
     }, ms);
     this.timer.unref();
   }
 
-  private async drain(): Promise<void> {
+  private async drain(all: boolean): Promise<void> {
     const store = this.store;
     if (store === undefined) return;
-    while (this.queue.length > 0) {
+    while (this.queue.length >= (all ? 1 : this.options.config.batchSize)) {
       const size = this.options.config.batchSize;
       const batch = this.queue.slice(0, size);
       const records = batch.map((e) => this.toRecord(e));
@@ -125,7 +142,10 @@ export class AuditWriter {
         await store.appendAudit(records);
       } catch (err) {
         this.failures++;
-        this.options.logger.warn({ err: (err as Error).message, pending: this.queue.length, failures: this.failures }, 'audit write failed; will retry');
+        this.options.logger.warn(
+          { err: (err as Error).message, pending: this.queue.length, failures: this.failures },
+          'audit write failed; will retry',
+        );
         return;
       }
       this.failures = 0;
@@ -137,11 +157,13 @@ export class AuditWriter {
   private toRecord(e: AuditEntry): AuditRecord {
     const redactor = this.options.redactor;
     const argsText = stableStringify(e.arguments);
-    const redacted = redactor.redactValue(e.arguments, 'mask', 'audit').value;
-    let args = JSON.stringify(redacted);
+    const redacted = redactor.redactValue(e.arguments, 'mask', 'audit');
+    // Nothing redacted: the canonical text already is the column value (one serialisation per record, not two).
+    let args = redacted.kinds.length === 0 ? argsText : JSON.stringify(redacted.value);
     const max = this.options.config.maxArgumentBytes;
     if (args.length > max) args = `${args.slice(0, max)}…(truncated)`;
-    const corrections = e.corrections === undefined ? null : JSON.stringify(redactor.redactValue(e.corrections, 'mask', 'audit').value);
+    const corrections =
+      e.corrections === undefined ? null : JSON.stringify(redactor.redactValue(e.corrections, 'mask', 'audit').value);
     return {
       ts: e.ts,
       principal: e.principal,
@@ -150,7 +172,7 @@ export class AuditWriter {
       tool: e.tool,
       toolVersion: e.toolVersion,
       upstream: e.upstream,
-      argsHash: createHash('sha256').update(argsText).digest('hex'),
+      argsHash: hash('sha256', argsText),
       args,
       outcome: e.outcome,
       errorCode: e.errorCode ?? null,
@@ -166,7 +188,11 @@ export class AuditWriter {
     const before = this.now() - this.options.config.retentionDays * 86_400_000;
     try {
       const n = await store.pruneAudit(before);
-      if (n > 0) this.options.logger.info({ deleted: n, retentionDays: this.options.config.retentionDays }, 'audit retention applied');
+      if (n > 0)
+        this.options.logger.info(
+          { deleted: n, retentionDays: this.options.config.retentionDays },
+          'audit retention applied',
+        );
     } catch (err) {
       this.options.logger.warn({ err: (err as Error).message }, 'audit retention sweep failed');
     }

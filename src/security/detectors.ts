@@ -22,7 +22,9 @@ function anyCase(source: string): string {
   return source.replace(/[a-z]/g, (c) => `[${c}${c.toUpperCase()}]`);
 }
 
-const KEY_WORDS = anyCase(String.raw`password|passwd|pwd|passphrase|secret|client[_-]?secret|api[_-]?key|apikey|access[_-]?key|secret[_-]?key|private[_-]?key|access[_-]?token|auth[_-]?token|refresh[_-]?token|token|credentials?`);
+const KEY_WORDS = anyCase(
+  String.raw`password|passwd|pwd|passphrase|secret|client[_-]?secret|api[_-]?key|apikey|access[_-]?key|secret[_-]?key|private[_-]?key|access[_-]?token|auth[_-]?token|refresh[_-]?token|token|credentials?`,
+);
 
 /** A value char class that never spans JSON escapes or quotes (log lines are JSON). */
 const VALUE = String.raw`[^\s"'\\,;&<>{}()\[\]]`;
@@ -106,12 +108,24 @@ export const DETECTORS: readonly Detector[] = [
     keep: bearerKeep,
   },
   { kind: 'jwt', category: 'secret', source: String.raw`\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*` },
-  { kind: 'aws_access_key', category: 'secret', source: String.raw`\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|AIPA)[A-Z0-9]{16}\b` },
+  {
+    kind: 'aws_access_key',
+    category: 'secret',
+    source: String.raw`\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|AIPA)[A-Z0-9]{16}\b`,
+  },
   { kind: 'gcp_api_key', category: 'secret', source: String.raw`\bAIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])` },
-  { kind: 'github_token', category: 'secret', source: String.raw`\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b` },
+  {
+    kind: 'github_token',
+    category: 'secret',
+    source: String.raw`\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b`,
+  },
   { kind: 'slack_token', category: 'secret', source: String.raw`\bxox[abposr]-[A-Za-z0-9-]{10,250}` },
   { kind: 'stripe_key', category: 'secret', source: String.raw`\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,247}\b` },
-  { kind: 'llm_api_key', category: 'secret', source: String.raw`\bsk-(?:proj-|ant-(?:api|admin)\d{2}-)?[A-Za-z0-9_-]{32,}` },
+  {
+    kind: 'llm_api_key',
+    category: 'secret',
+    source: String.raw`\bsk-(?:proj-|ant-(?:api|admin)\d{2}-)?[A-Za-z0-9_-]{32,}`,
+  },
   { kind: 'toolgate_api_key', category: 'secret', source: String.raw`\btgk_[a-z0-9]{12}_[A-Za-z0-9_-]{20,}` },
   {
     kind: 'secret_assignment',
@@ -126,8 +140,17 @@ export const DETECTORS: readonly Detector[] = [
     source: String.raw`\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b`,
     validate: ibanValid,
   },
-  { kind: 'card_number', category: 'pii', source: String.raw`(?<![\w.-])[2-6]\d{3}(?:[ -]?\d){9,15}(?![\w-])`, validate: cardValid },
-  { kind: 'us_ssn', category: 'pii', source: String.raw`(?<![\w-])(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}(?![\w-])` },
+  {
+    kind: 'card_number',
+    category: 'pii',
+    source: String.raw`(?<![\w.-])[2-6]\d{3}(?:[ -]?\d){9,15}(?![\w-])`,
+    validate: cardValid,
+  },
+  {
+    kind: 'us_ssn',
+    category: 'pii',
+    source: String.raw`(?<![\w-])(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}(?![\w-])`,
+  },
   {
     kind: 'phone',
     category: 'pii',
@@ -145,7 +168,8 @@ export const DETECTORS: readonly Detector[] = [
 export const REDACTION_KINDS: readonly string[] = [...DETECTORS.map((d) => d.kind), 'secret_env', 'secret_field'];
 
 /** Field names whose string values are treated as secrets when they look random (high entropy). */
-export const KEY_LIKE_FIELD = /(?:^|[_-])(?:password|passwd|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|credential|auth|signature|session[_-]?id|cookie)s?$|^(?:key|pwd)$/i;
+export const KEY_LIKE_FIELD =
+  /(?:^|[_-])(?:password|passwd|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|credential|auth|signature|session[_-]?id|cookie)s?$|^(?:key|pwd)$/i;
 
 /** Shannon entropy in bits per character. */
 export function entropy(s: string): number {

@@ -28,13 +28,26 @@ export function screenDefinition(def: ToolDefinition): string[] {
     if (depth > 8 || texts.length > 500) return;
     if (typeof v === 'string') texts.push([path, v]);
     else if (Array.isArray(v)) v.forEach((x, i) => collect(x, `${path}[${i}]`, depth + 1));
-    else if (typeof v === 'object' && v !== null) for (const [k, x] of Object.entries(v)) collect(x, `${path}.${k}`, depth + 1);
+    else if (typeof v === 'object' && v !== null)
+      for (const [k, x] of Object.entries(v)) collect(x, `${path}.${k}`, depth + 1);
   };
-  collect({ name: def.name, title: def.title, description: def.description, inputSchema: def.inputSchema, annotations: def.annotations }, 'tool', 0);
+  collect(
+    {
+      name: def.name,
+      title: def.title,
+      description: def.description,
+      inputSchema: def.inputSchema,
+      annotations: def.annotations,
+    },
+    'tool',
+    0,
+  );
   for (const [path, text] of texts) {
     const hidden = hiddenCharacters(text);
     if (hidden !== undefined) {
-      findings.push(`hidden Unicode in ${path} (${hidden.codes.join(' ')})${hidden.decodedTags !== '' ? ` spelling "${hidden.decodedTags.slice(0, 80)}"` : ''}`);
+      findings.push(
+        `hidden Unicode in ${path} (${hidden.codes.join(' ')})${hidden.decodedTags !== '' ? ` spelling "${hidden.decodedTags.slice(0, 80)}"` : ''}`,
+      );
     }
     for (const [label, re] of INSTRUCTION_PATTERNS) if (re.test(text)) findings.push(`${label} in ${path}`);
   }
@@ -100,7 +113,12 @@ export class PinRegistry {
     const fp = pinFingerprint(def);
     const known = this.decided.get(k);
     const pin = this.pins.get(k);
-    if (known !== undefined && known.fp === fp && pin !== undefined && (pin.status === 'approved') === (known.admission === 'list')) {
+    if (
+      known !== undefined &&
+      known.fp === fp &&
+      pin !== undefined &&
+      (pin.status === 'approved') === (known.admission === 'list')
+    ) {
       return known.admission;
     }
     const admission = this.decide(upstream, def, exposedName, fp, pin);
@@ -127,13 +145,20 @@ export class PinRegistry {
     await this.writes;
   }
 
-  private decide(upstream: string, def: ToolDefinition, exposedName: string, fp: string, pin: PinRecord | undefined): Admission {
+  private decide(
+    upstream: string,
+    def: ToolDefinition,
+    exposedName: string,
+    fp: string,
+    pin: PinRecord | undefined,
+  ): Admission {
     const cfg = this.options.config;
     const log = this.options.logger;
     const t = this.now();
     const findings = cfg.screen === 'off' ? [] : screenDefinition(def);
     const definition = JSON.stringify(def);
-    if (findings.length > 0) log.warn({ upstream, tool: exposedName, findings }, 'tool description failed the poisoning screen');
+    if (findings.length > 0)
+      log.warn({ upstream, tool: exposedName, findings }, 'tool description failed the poisoning screen');
     const screenWithholds = findings.length > 0 && cfg.screen === 'withhold';
     if (pin === undefined) {
       const record: PinRecord = {
@@ -149,22 +174,46 @@ export class PinRegistry {
         updatedAt: t,
       };
       this.save(record);
-      if (screenWithholds) log.warn({ upstream, tool: exposedName }, 'new tool withheld until approved (toolgate tools approve)');
+      if (screenWithholds)
+        log.warn({ upstream, tool: exposedName }, 'new tool withheld until approved (toolgate tools approve)');
       return screenWithholds ? 'withhold' : 'list';
     }
     if (pin.fingerprint === fp) {
-      if (pin.status === 'pending') this.save({ ...pin, status: 'approved', pendingFingerprint: null, reason: null, updatedAt: t, exposedName });
+      if (pin.status === 'pending')
+        this.save({ ...pin, status: 'approved', pendingFingerprint: null, reason: null, updatedAt: t, exposedName });
       return 'list';
     }
     if (pin.status === 'pending' && pin.pendingFingerprint === fp) return 'withhold';
     const change = describeChange(pin.definition, def);
     const withhold = cfg.onChange === 'withhold' || screenWithholds;
-    log.warn({ upstream, tool: exposedName, from: pin.fingerprint, to: fp, changed: change, action: withhold ? 'withheld' : 'accepted' }, 'tool definition changed upstream');
+    log.warn(
+      {
+        upstream,
+        tool: exposedName,
+        from: pin.fingerprint,
+        to: fp,
+        changed: change,
+        action: withhold ? 'withheld' : 'accepted',
+      },
+      'tool definition changed upstream',
+    );
     if (!withhold) {
-      this.save({ ...pin, exposedName, fingerprint: fp, pendingFingerprint: null, definition, status: 'approved', reason: null, updatedAt: t });
+      this.save({
+        ...pin,
+        exposedName,
+        fingerprint: fp,
+        pendingFingerprint: null,
+        definition,
+        status: 'approved',
+        reason: null,
+        updatedAt: t,
+      });
       return 'list';
     }
-    const reason = [`changed upstream (${change.join(', ')})`, ...(findings.length > 0 ? [`poisoning screen: ${findings.join('; ')}`] : [])].join('; ');
+    const reason = [
+      `changed upstream (${change.join(', ')})`,
+      ...(findings.length > 0 ? [`poisoning screen: ${findings.join('; ')}`] : []),
+    ].join('; ');
     this.save({ ...pin, exposedName, pendingFingerprint: fp, definition, status: 'pending', reason, updatedAt: t });
     return 'withhold';
   }
@@ -175,7 +224,9 @@ export class PinRegistry {
     if (store === undefined) return;
     this.writes = this.writes
       .then(() => store.upsertPin(record))
-      .catch((err: unknown) => this.options.logger.error({ err: (err as Error).message, tool: record.exposedName }, 'cannot store tool pin'));
+      .catch((err: unknown) =>
+        this.options.logger.error({ err: (err as Error).message, tool: record.exposedName }, 'cannot store tool pin'),
+      );
   }
 
   private async poll(onApproved: (upstreams: ReadonlySet<string>) => void): Promise<void> {
@@ -205,7 +256,14 @@ export class PinRegistry {
 
 /** The record after approval of its pending fingerprint. */
 export function approvedPin(pin: PinRecord, at: number): PinRecord {
-  return { ...pin, fingerprint: pin.pendingFingerprint ?? pin.fingerprint, pendingFingerprint: null, status: 'approved', reason: null, updatedAt: at };
+  return {
+    ...pin,
+    fingerprint: pin.pendingFingerprint ?? pin.fingerprint,
+    pendingFingerprint: null,
+    status: 'approved',
+    reason: null,
+    updatedAt: at,
+  };
 }
 
 function describeChange(previous: string, def: ToolDefinition): string[] {

@@ -43,7 +43,8 @@ export interface BucketTake {
 }
 
 /** The answer of a limiter: allowed, or refused with the bucket that refused and when to retry. */
-export type TakeResult = { readonly ok: true } | { readonly ok: false; readonly retryAfterMs: number; readonly index: number };
+export type TakeResult =
+  { readonly ok: true } | { readonly ok: false; readonly retryAfterMs: number; readonly index: number };
 
 const OK: TakeResult = Object.freeze({ ok: true });
 
@@ -217,10 +218,14 @@ export class RedisLimiterStore implements LimiterStore {
     try {
       reply = await (this.redis as unknown as { toolgateTake: TakeCommand }).toolgateTake(takes.length, ...args);
     } catch (err) {
-      throw new GatewayError('TG_LIMITER_UNAVAILABLE', 'The rate limiter is unavailable, so the call was refused. Retry in a few seconds.', {
-        cause: err,
-        retryAfterMs: 2000,
-      });
+      throw new GatewayError(
+        'TG_LIMITER_UNAVAILABLE',
+        'The rate limiter is unavailable, so the call was refused. Retry in a few seconds.',
+        {
+          cause: err,
+          retryAfterMs: 2000,
+        },
+      );
     }
     if (reply[0] === 1) return OK;
     return { ok: false, retryAfterMs: Number(reply[1]), index: Number(reply[2]) - 1 };

@@ -47,7 +47,10 @@ export class Redactor {
     const disabled = new Set(cfg.disable);
     for (const k of disabled) {
       if (!REDACTION_KINDS.includes(k)) {
-        throw new GatewayError('TG_CONFIG_INVALID', `redaction.disable: unknown kind "${k}" (known: ${REDACTION_KINDS.join(', ')})`);
+        throw new GatewayError(
+          'TG_CONFIG_INVALID',
+          `redaction.disable: unknown kind "${k}" (known: ${REDACTION_KINDS.join(', ')})`,
+        );
       }
     }
     const detectors: Detector[] = DETECTORS.filter(
@@ -63,7 +66,8 @@ export class Redactor {
     }
     this.detectors = detectors;
     this.groups = detectors.map((_, i) => `d${i}`);
-    this.pattern = detectors.length === 0 ? undefined : new RegExp(detectors.map((d, i) => `(?<d${i}>${d.source})`).join('|'), 'g');
+    this.pattern =
+      detectors.length === 0 ? undefined : new RegExp(detectors.map((d, i) => `(?<d${i}>${d.source})`).join('|'), 'g');
     this.fieldsEnabled = cfg.secrets && !disabled.has('secret_field');
     this.hashKey = cfg.hashKey !== undefined ? Buffer.from(cfg.hashKey) : randomBytes(32);
   }
@@ -116,7 +120,14 @@ export class Redactor {
     );
   }
 
-  private walk(v: unknown, mode: RedactMode, site: RedactionSite, kinds: string[], depth: number, key: string | undefined): unknown {
+  private walk(
+    v: unknown,
+    mode: RedactMode,
+    site: RedactionSite,
+    kinds: string[],
+    depth: number,
+    key: string | undefined,
+  ): unknown {
     if (typeof v === 'string') {
       if (key !== undefined && this.fieldsEnabled && KEY_LIKE_FIELD.test(key) && looksRandom(v)) {
         kinds.push('secret_field');
@@ -145,7 +156,8 @@ export class Redactor {
   }
 
   private replacement(kind: string, value: string, mode: RedactMode): string {
-    if (mode === 'hash') return `[${kind}:${createHmac('sha256', this.hashKey).update(value).digest('hex').slice(0, 12)}]`;
+    if (mode === 'hash')
+      return `[${kind}:${createHmac('sha256', this.hashKey).update(value).digest('hex').slice(0, 12)}]`;
     return `[REDACTED:${kind}]`;
   }
 

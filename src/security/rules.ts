@@ -97,7 +97,10 @@ export class RuleSet implements Authorizer {
     this.explain = cfg.explainDenials;
     this.rules = cfg.rules.map((r, i) => {
       if (r.tools === undefined && r.prompts === undefined && r.resources === undefined) {
-        throw new GatewayError('TG_CONFIG_INVALID', `authorization.rules.${i}: a rule names tools, prompts or resources`);
+        throw new GatewayError(
+          'TG_CONFIG_INVALID',
+          `authorization.rules.${i}: a rule names tools, prompts or resources`,
+        );
       }
       return {
         effect: r.effect,
@@ -142,7 +145,8 @@ export class RuleSet implements Authorizer {
       }
     }
     if (allowed) return ALLOW;
-    if (!sawAllow && !rules.some((r) => r.effect === 'allow')) return this.defaultAllow || principal.authMethod === 'stdio' ? ALLOW : DENY;
+    if (!sawAllow && !rules.some((r) => r.effect === 'allow'))
+      return this.defaultAllow || principal.authMethod === 'stdio' ? ALLOW : DENY;
     if (closest === undefined || !this.explain) return DENY;
     const h = held;
     return { allowed: false, requiredScopes: closest.scopes, missingScopes: closest.scopes.filter((s) => !h.has(s)) };
@@ -168,7 +172,9 @@ export class RuleSet implements Authorizer {
   explainDenial(principal: Principal, kind: ItemKind, name: string): GatewayError | undefined {
     const d = this.decide(principal, kind, name);
     if (d.allowed || d.missingScopes === undefined) return undefined;
-    return kind === 'tool' ? deniedToolError(name, d, principal) : insufficientScope(kind, name, d, principal, this.options.metadataUrl);
+    return kind === 'tool'
+      ? deniedToolError(name, d, principal)
+      : insufficientScope(kind, name, d, principal, this.options.metadataUrl);
   }
 
   private matching(kind: ItemKind, name: string): readonly CompiledRule[] {
@@ -200,10 +206,21 @@ export function deniedToolError(tool: string, d: Decision, principal: Principal)
   );
 }
 
-function insufficientScope(kind: ItemKind, name: string, d: Decision, principal: Principal, metadataUrl: string | undefined): GatewayError {
+function insufficientScope(
+  kind: ItemKind,
+  name: string,
+  d: Decision,
+  principal: Principal,
+  metadataUrl: string | undefined,
+): GatewayError {
   const required = [...new Set([...principal.scopes, ...(d.requiredScopes ?? [])])];
   const description = `the ${kind} needs scope ${(d.missingScopes ?? []).join(' ')}`;
-  const challenge = bearerChallenge({ error: 'insufficient_scope', scope: required.join(' '), resource_metadata: metadataUrl, error_description: description });
+  const challenge = bearerChallenge({
+    error: 'insufficient_scope',
+    scope: required.join(' '),
+    resource_metadata: metadataUrl,
+    error_description: description,
+  });
   return new GatewayError('TG_INSUFFICIENT_SCOPE', `Forbidden: ${description} (${name})`, {
     headers: { 'www-authenticate': challenge },
     data: { missingScopes: d.missingScopes ?? [], requiredScopes: d.requiredScopes ?? [] },

@@ -70,7 +70,10 @@ export class Security implements SecurityServices {
     const auth = cfg.auth;
     const log = options.logger.child({ component: 'security' });
     if (auth.bearer !== undefined && auth.resource === undefined) {
-      throw new GatewayError('TG_CONFIG_INVALID', 'auth.resource (the canonical URL of this MCP endpoint) is required with auth.bearer');
+      throw new GatewayError(
+        'TG_CONFIG_INVALID',
+        'auth.resource (the canonical URL of this MCP endpoint) is required with auth.bearer',
+      );
     }
     const authEnabled = auth.bearer !== undefined || auth.apiKeys?.enabled === true;
     this.redactor = options.redactor ?? createRedactor({ config: cfg.redaction });
@@ -82,27 +85,47 @@ export class Security implements SecurityServices {
     });
     this.redactor.onRedact = (kind, site) => redactions.inc({ kind, site });
     const resource = auth.resource;
-    this.rules = new RuleSet({ config: cfg.authorization, authEnabled, ...(resource === undefined ? {} : { metadataUrl: metadataUrlOf(resource) }) });
-    this.rulesActive = cfg.authorization.rules.length > 0 || (cfg.authorization.default ?? (authEnabled ? 'deny' : 'allow')) === 'deny';
+    this.rules = new RuleSet({
+      config: cfg.authorization,
+      authEnabled,
+      ...(resource === undefined ? {} : { metadataUrl: metadataUrlOf(resource) }),
+    });
+    this.rulesActive =
+      cfg.authorization.rules.length > 0 || (cfg.authorization.default ?? (authEnabled ? 'deny' : 'allow')) === 'deny';
     this.metadata = resource === undefined ? undefined : createResourceMetadata(auth, resource, this.rules.scopesNamed);
 
     const rl = cfg.rateLimits;
-    if (rl.store === 'redis' && rl.redis === undefined) throw new GatewayError('TG_CONFIG_INVALID', 'rateLimits.redis.url is required with rateLimits.store: redis');
-    this.limiter = rl.store === 'redis' && rl.redis !== undefined ? new RedisLimiterStore(rl.redis) : new MemoryLimiterStore();
+    if (rl.store === 'redis' && rl.redis === undefined)
+      throw new GatewayError('TG_CONFIG_INVALID', 'rateLimits.redis.url is required with rateLimits.store: redis');
+    this.limiter =
+      rl.store === 'redis' && rl.redis !== undefined ? new RedisLimiterStore(rl.redis) : new MemoryLimiterStore();
     this.perPrincipal = rl.perPrincipal;
     this.requestRate = rl.requests === undefined ? undefined : parseRate(rl.requests);
 
-    const writtenAudit = new Counter({ name: 'toolgate_audit_records_total', help: 'Audit records written to the store.', registers: [options.registry] });
+    const writtenAudit = new Counter({
+      name: 'toolgate_audit_records_total',
+      help: 'Audit records written to the store.',
+      registers: [options.registry],
+    });
     const droppedAudit = new Counter({
       name: 'toolgate_audit_dropped_total',
       help: 'Audit records dropped because the queue was full (store unreachable for long).',
       registers: [options.registry],
     });
     this.audit = cfg.audit.enabled
-      ? new AuditWriter({ config: cfg.audit, redactor: this.redactor, logger: log, onWritten: (n) => writtenAudit.inc(n), onDropped: (n) => droppedAudit.inc(n) })
+      ? new AuditWriter({
+          config: cfg.audit,
+          redactor: this.redactor,
+          logger: log,
+          onWritten: (n) => writtenAudit.inc(n),
+          onDropped: (n) => droppedAudit.inc(n),
+        })
       : undefined;
     this.pins = new PinRegistry({ config: cfg.pinning, logger: log });
-    this.apiKeys = auth.apiKeys?.enabled === true ? new ApiKeyService({ store: () => this.requireStore(), cacheTtlMs: auth.apiKeys.cacheTtlMs }) : undefined;
+    this.apiKeys =
+      auth.apiKeys?.enabled === true
+        ? new ApiKeyService({ store: () => this.requireStore(), cacheTtlMs: auth.apiKeys.cacheTtlMs })
+        : undefined;
 
     const authResults = new Counter({
       name: 'toolgate_auth_total',
@@ -110,14 +133,19 @@ export class Security implements SecurityServices {
       labelNames: ['result'] as const,
       registers: [options.registry],
     });
-    const bearer = auth.bearer === undefined || resource === undefined ? undefined : createBearerVerifier({ config: auth.bearer, resource });
+    const bearer =
+      auth.bearer === undefined || resource === undefined
+        ? undefined
+        : createBearerVerifier({ config: auth.bearer, resource });
     this.authenticate = createAuthenticator({
       config: auth,
       anonymous: auth.anonymous ?? (authEnabled ? 'off' : 'loopback'),
       ...(bearer === undefined ? {} : { bearer }),
       ...(this.apiKeys === undefined ? {} : { apiKeys: this.apiKeys }),
       ...(this.metadata === undefined ? {} : { metadataUrl: this.metadata.url }),
-      ...(this.metadata?.document['scopes_supported'] === undefined ? {} : { scopes: this.metadata.document['scopes_supported'] as string[] }),
+      ...(this.metadata?.document['scopes_supported'] === undefined
+        ? {}
+        : { scopes: this.metadata.document['scopes_supported'] as string[] }),
       onResult: (result) => authResults.inc({ result }),
     });
   }
@@ -145,7 +173,10 @@ export class Security implements SecurityServices {
       this.keyFlush = setInterval(() => void keys.flush().catch(() => {}), 30_000);
       this.keyFlush.unref();
     }
-    this.options.logger.info({ store: this.store.kind, audit: this.audit !== undefined, limiter: this.limiter.kind }, 'security services ready');
+    this.options.logger.info(
+      { store: this.store.kind, audit: this.audit !== undefined, limiter: this.limiter.kind },
+      'security services ready',
+    );
   }
 
   /**
@@ -157,10 +188,14 @@ export class Security implements SecurityServices {
     if (rate === undefined) return;
     const r = await this.limiter.take([{ key: `r:${principalKey(ctx.principal)}`, rate, cost: 1 }]);
     if (!r.ok) {
-      throw new GatewayError('TG_TOO_MANY_REQUESTS', `Too many requests: at most ${rate.text} per caller (rateLimits.requests); retry after the Retry-After delay`, {
-        retryAfterMs: r.retryAfterMs,
-        data: { method },
-      });
+      throw new GatewayError(
+        'TG_TOO_MANY_REQUESTS',
+        `Too many requests: at most ${rate.text} per caller (rateLimits.requests); retry after the Retry-After delay`,
+        {
+          retryAfterMs: r.retryAfterMs,
+          data: { method },
+        },
+      );
     }
   };
 
@@ -168,14 +203,17 @@ export class Security implements SecurityServices {
   async stop(): Promise<void> {
     clearInterval(this.keyFlush);
     await this.audit?.close();
-    await this.apiKeys?.flush().catch((err: unknown) => this.options.logger.warn({ err: (err as Error).message }, 'cannot store API key usage'));
+    await this.apiKeys
+      ?.flush()
+      .catch((err: unknown) => this.options.logger.warn({ err: (err as Error).message }, 'cannot store API key usage'));
     await this.pins.close();
     await this.limiter.close();
     await this.store?.close();
   }
 
   private requireStore(): Store {
-    if (this.store === undefined) throw new GatewayError('TG_AUTH_UNAVAILABLE', 'the key store is not open yet', { retryAfterMs: 1000 });
+    if (this.store === undefined)
+      throw new GatewayError('TG_AUTH_UNAVAILABLE', 'the key store is not open yet', { retryAfterMs: 1000 });
     return this.store;
   }
 }

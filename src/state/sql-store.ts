@@ -81,7 +81,10 @@ export class SqlStore implements Store {
   }
 
   async revokeKey(idOrName: string, at: number): Promise<number> {
-    return this.driver.run('UPDATE toolgate_api_keys SET revoked_at = ? WHERE (id = ? OR name = ?) AND revoked_at IS NULL', [at, idOrName, idOrName]);
+    return this.driver.run(
+      'UPDATE toolgate_api_keys SET revoked_at = ? WHERE (id = ? OR name = ?) AND revoked_at IS NULL',
+      [at, idOrName, idOrName],
+    );
   }
 
   async touchKeys(lastUsed: ReadonlyMap<string, number>): Promise<void> {
@@ -148,7 +151,18 @@ export class SqlStore implements Store {
        ON CONFLICT (upstream, tool) DO UPDATE SET exposed_name = excluded.exposed_name, fingerprint = excluded.fingerprint,
          pending_fingerprint = excluded.pending_fingerprint, definition = excluded.definition, status = excluded.status,
          reason = excluded.reason, updated_at = excluded.updated_at`,
-      [p.upstream, p.tool, p.exposedName, p.fingerprint, p.pendingFingerprint, p.definition, p.status, p.reason, p.firstSeen, p.updatedAt],
+      [
+        p.upstream,
+        p.tool,
+        p.exposedName,
+        p.fingerprint,
+        p.pendingFingerprint,
+        p.definition,
+        p.status,
+        p.reason,
+        p.firstSeen,
+        p.updatedAt,
+      ],
     );
   }
 

@@ -45,7 +45,9 @@ export class SqliteEngine implements SqliteOps {
     try {
       this.db = new Database(file);
     } catch (err) {
-      throw new GatewayError('TG_STORE_UNAVAILABLE', `cannot open SQLite store ${file}: ${(err as Error).message}`, { cause: err });
+      throw new GatewayError('TG_STORE_UNAVAILABLE', `cannot open SQLite store ${file}: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
   }
 
@@ -71,7 +73,9 @@ export class SqliteEngine implements SqliteOps {
     const key = `${table}(${columns.join(',')})`;
     let stmt = this.inserts.get(key);
     if (stmt === undefined) {
-      stmt = this.db.prepare(`INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`);
+      stmt = this.db.prepare(
+        `INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`,
+      );
       this.inserts.set(key, stmt);
     }
     const insert = stmt;

@@ -9,7 +9,8 @@ export interface SqliteRequest {
 }
 
 /** The worker's answer to one request. */
-export type SqliteReply = { readonly id: number; readonly result: unknown } | { readonly id: number; readonly error: string };
+export type SqliteReply =
+  { readonly id: number; readonly result: unknown } | { readonly id: number; readonly error: string };
 
 // The worker owns the database; requests arrive in order and are served one at a time (SQLite is synchronous).
 const port = parentPort;

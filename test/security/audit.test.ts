@@ -47,7 +47,11 @@ function entry(i: number, extra: Partial<AuditEntry> = {}): AuditEntry {
 describe('audit writer', () => {
   it('writes in batches, hashes and redacts arguments, loses nothing on close', async () => {
     const store = new MemoryStore();
-    const writer = new AuditWriter({ config: AuditSchema.parse({ batchSize: 10, flushIntervalMs: 60_000 }), redactor: createRedactor({ config: RedactionSchema.parse({}) }), logger: silent });
+    const writer = new AuditWriter({
+      config: AuditSchema.parse({ batchSize: 10, flushIntervalMs: 60_000 }),
+      redactor: createRedactor({ config: RedactionSchema.parse({}) }),
+      logger: silent,
+    });
     writer.attach(store);
     for (let i = 0; i < 25; i++) writer.record(entry(i));
     await writer.close();
@@ -63,9 +67,14 @@ describe('audit writer', () => {
     const store = new MemoryStore();
     let failing = true;
     const flaky: Store = Object.assign(Object.create(store) as Store, {
-      appendAudit: (records: readonly AuditRecord[]) => (failing ? Promise.reject(new Error('store down')) : store.appendAudit(records)),
+      appendAudit: (records: readonly AuditRecord[]) =>
+        failing ? Promise.reject(new Error('store down')) : store.appendAudit(records),
     });
-    const writer = new AuditWriter({ config: AuditSchema.parse({ flushIntervalMs: 60_000 }), redactor: createRedactor({ config: RedactionSchema.parse({}) }), logger: silent });
+    const writer = new AuditWriter({
+      config: AuditSchema.parse({ flushIntervalMs: 60_000 }),
+      redactor: createRedactor({ config: RedactionSchema.parse({}) }),
+      logger: silent,
+    });
     writer.attach(flaky);
     for (let i = 0; i < 5; i++) writer.record(entry(i));
     await writer.flush();
@@ -94,7 +103,11 @@ describe('audit writer', () => {
       { ...(await recordOf(entry(1))), ts: Date.now() - 40 * 86_400_000 },
       { ...(await recordOf(entry(2))), ts: Date.now() - 1000 },
     ]);
-    const writer = new AuditWriter({ config: AuditSchema.parse({ retentionDays: 30 }), redactor: createRedactor({ config: RedactionSchema.parse({}) }), logger: silent });
+    const writer = new AuditWriter({
+      config: AuditSchema.parse({ retentionDays: 30 }),
+      redactor: createRedactor({ config: RedactionSchema.parse({}) }),
+      logger: silent,
+    });
     writer.attach(store);
     await waitFor(async () => (await store.queryAudit({ limit: 10 })).length === 1, 2000, 'retention sweep');
     await writer.close();
@@ -103,7 +116,11 @@ describe('audit writer', () => {
 
 async function recordOf(e: AuditEntry): Promise<AuditRecord> {
   const store = new MemoryStore();
-  const w = new AuditWriter({ config: AuditSchema.parse({}), redactor: createRedactor({ config: RedactionSchema.parse({}) }), logger: silent });
+  const w = new AuditWriter({
+    config: AuditSchema.parse({}),
+    redactor: createRedactor({ config: RedactionSchema.parse({}) }),
+    logger: silent,
+  });
   w.attach(store);
   w.record(e);
   await w.close();
@@ -121,7 +138,11 @@ audit: { flushIntervalMs: 50, batchSize: 7 }
 upstreams:
   demo: { kind: local, module: examples/tools/demo-tools.mjs }
 `);
-  const results = await Promise.all(Array.from({ length: n }, (_, i) => mcp(gw.url, 'tools/call', { name: 'demo__echo', arguments: { message: `m${i}` } })));
+  const results = await Promise.all(
+    Array.from({ length: n }, (_, i) =>
+      mcp(gw.url, 'tools/call', { name: 'demo__echo', arguments: { message: `m${i}` } }),
+    ),
+  );
   expect(results.map(resultText).sort()).toEqual(Array.from({ length: n }, (_, i) => `m${i}`).sort());
   await gw.stop();
   const store = open();
@@ -135,7 +156,9 @@ upstreams:
 describe('audit end to end', () => {
   it('N concurrent calls give N records in SQLite', async () => {
     const file = join(tmp(), 'audit.db');
-    expect(await concurrentCalls(`store: { kind: sqlite, path: ${file} }`, 60, () => new SqlStore(new SqliteDriver(file)))).toBe(60);
+    expect(
+      await concurrentCalls(`store: { kind: sqlite, path: ${file} }`, 60, () => new SqlStore(new SqliteDriver(file))),
+    ).toBe(60);
   });
 
   describe('PostgreSQL', async () => {
@@ -155,10 +178,21 @@ describe('audit end to end', () => {
       await c.connect();
       await c.query(`CREATE SCHEMA ${schema}`);
       await c.end();
-      expect(await concurrentCalls(`store: { kind: postgres, url: "${url}" }`, 40, () => new SqlStore(new PostgresDriver(url)))).toBe(40);
+      expect(
+        await concurrentCalls(
+          `store: { kind: postgres, url: "${url}" }`,
+          40,
+          () => new SqlStore(new PostgresDriver(url)),
+        ),
+      ).toBe(40);
       const store = new SqlStore(new PostgresDriver(url));
       try {
-        const rows = await store.queryAudit({ principal: 'anonymous', outcome: 'ok', since: Date.now() - 60_000, limit: 5 });
+        const rows = await store.queryAudit({
+          principal: 'anonymous',
+          outcome: 'ok',
+          since: Date.now() - 60_000,
+          limit: 5,
+        });
         expect(rows).toHaveLength(5);
         expect(rows[0]?.id).toBeGreaterThan(rows[1]?.id ?? Infinity);
         expect(await store.queryAudit({ principal: 'nobody', limit: 5 })).toHaveLength(0);
@@ -180,17 +214,26 @@ upstreams:
   demo: { kind: local, module: ${join(ROOT, 'examples/tools/demo-tools.mjs')} }
 `,
     );
-    const proc = spawn(process.execPath, [TOOLGATE_BIN, 'serve', '--config', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const proc = spawn(process.execPath, [TOOLGATE_BIN, 'serve', '--config', config], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let err = '';
     proc.stderr?.setEncoding('utf8');
     proc.stderr?.on('data', (d: string) => (err += d));
     const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
     await waitFor(() => err.includes('toolgate listening'), 15_000, 'gateway start');
-    const url = (JSON.parse(err.split('\n').find((l) => l.includes('toolgate listening')) as string) as { url: string }).url;
+    const url = (JSON.parse(err.split('\n').find((l) => l.includes('toolgate listening')) as string) as { url: string })
+      .url;
     const N = 30;
-    const calls = Array.from({ length: N }, (_, i) => mcp(url, 'tools/call', { name: 'demo__count_slowly', arguments: { n: 3, delayMs: 100 + i } }));
+    const calls = Array.from({ length: N }, (_, i) =>
+      mcp(url, 'tools/call', { name: 'demo__count_slowly', arguments: { n: 3, delayMs: 100 + i } }),
+    );
     const metrics = new URL('/metrics', url).toString();
-    await waitFor(async () => /toolgate_inflight_calls (\d+)/.exec(await (await fetch(metrics)).text())?.[1] === String(N), 10_000, 'all calls in flight');
+    await waitFor(
+      async () => /toolgate_inflight_calls (\d+)/.exec(await (await fetch(metrics)).text())?.[1] === String(N),
+      10_000,
+      'all calls in flight',
+    );
     proc.kill('SIGTERM');
     const results = await Promise.all(calls);
     expect(results.every((r) => resultText(r) === 'Counted to 3.')).toBe(true);

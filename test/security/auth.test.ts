@@ -33,13 +33,25 @@ afterAll(async () => {
   await idp?.close();
 });
 
-const good = (): Record<string, unknown> => ({ iss: idp.issuer, aud: RESOURCE, sub: 'alice', scope: 'tools:read', exp: now() + 300, iat: now() });
+const good = (): Record<string, unknown> => ({
+  iss: idp.issuer,
+  aud: RESOURCE,
+  sub: 'alice',
+  scope: 'tools:read',
+  exp: now() + 300,
+  iat: now(),
+});
 const bearer = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` });
 const b64 = (v: unknown): string => Buffer.from(JSON.stringify(v)).toString('base64url');
 
 describe('bearer tokens (OAuth 2.1 resource server)', () => {
   it('accepts a valid token and lists the tools its scopes allow', async () => {
-    expect(await listedTools(gw.url, bearer(await idp.sign(good())))).toEqual(['demo__add', 'demo__count_slowly', 'demo__echo', 'demo__weather']);
+    expect(await listedTools(gw.url, bearer(await idp.sign(good())))).toEqual([
+      'demo__add',
+      'demo__count_slowly',
+      'demo__echo',
+      'demo__weather',
+    ]);
   });
 
   it('answers 401 with a resource_metadata challenge when no credential is sent', async () => {
@@ -48,7 +60,9 @@ describe('bearer tokens (OAuth 2.1 resource server)', () => {
     expect(errorCode(r)).toBe('TG_UNAUTHENTICATED');
     const challenge = r.headers.get('www-authenticate') ?? '';
     expect(challenge).toMatch(/^Bearer /);
-    expect(challenge).toContain('resource_metadata="https://tools.test.example/.well-known/oauth-protected-resource/mcp"');
+    expect(challenge).toContain(
+      'resource_metadata="https://tools.test.example/.well-known/oauth-protected-resource/mcp"',
+    );
     expect(challenge).toContain('scope="tools:read"');
   });
 
@@ -68,7 +82,11 @@ describe('bearer tokens (OAuth 2.1 resource server)', () => {
   });
 
   const attacks: [string, () => Promise<{ token?: string; query?: string }>, RegExp][] = [
-    ['alg none', async () => ({ token: `${b64({ alg: 'none', kid: idp.kid })}.${b64(good())}.` }), /algorithm|invalid|malformed/],
+    [
+      'alg none',
+      async () => ({ token: `${b64({ alg: 'none', kid: idp.kid })}.${b64(good())}.` }),
+      /algorithm|invalid|malformed/,
+    ],
     [
       'HS256 signed with the public key',
       async () => {
@@ -77,11 +95,27 @@ describe('bearer tokens (OAuth 2.1 resource server)', () => {
       },
       /algorithm/,
     ],
-    ['expired', async () => ({ token: await idp.sign({ ...good(), exp: now() - 3600, iat: now() - 7200 }) }), /expired/],
+    [
+      'expired',
+      async () => ({ token: await idp.sign({ ...good(), exp: now() - 3600, iat: now() - 7200 }) }),
+      /expired/,
+    ],
     ['not yet valid', async () => ({ token: await idp.sign({ ...good(), nbf: now() + 3600 }) }), /not valid yet/],
-    ['wrong iss', async () => ({ token: await idp.sign({ ...good(), iss: 'https://evil.example' }) }), /another issuer/],
-    ['wrong aud', async () => ({ token: await idp.sign({ ...good(), aud: 'garbage' }) }), /not issued for this resource/],
-    ['token for another resource', async () => ({ token: await idp.sign({ ...good(), aud: 'https://other-server.example/mcp' }) }), /not issued for this resource/],
+    [
+      'wrong iss',
+      async () => ({ token: await idp.sign({ ...good(), iss: 'https://evil.example' }) }),
+      /another issuer/,
+    ],
+    [
+      'wrong aud',
+      async () => ({ token: await idp.sign({ ...good(), aud: 'garbage' }) }),
+      /not issued for this resource/,
+    ],
+    [
+      'token for another resource',
+      async () => ({ token: await idp.sign({ ...good(), aud: 'https://other-server.example/mcp' }) }),
+      /not issued for this resource/,
+    ],
     [
       'unknown kid',
       async () => {
@@ -142,14 +176,25 @@ describe('bearer tokens (OAuth 2.1 resource server)', () => {
     const init = await fetch(gw.url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'application/json', ...alice },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } } }),
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } },
+      }),
     });
     expect(init.status).toBe(200);
     const sid = init.headers.get('mcp-session-id') as string;
     const list = (headers: Record<string, string>): Promise<Response> =>
       fetch(gw.url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json', 'mcp-session-id': sid, 'mcp-protocol-version': '2025-11-25', ...headers },
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json',
+          'mcp-session-id': sid,
+          'mcp-protocol-version': '2025-11-25',
+          ...headers,
+        },
         body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }),
       });
     expect((await list(alice)).status).toBe(200);
@@ -165,7 +210,12 @@ describe('API keys', () => {
     const created = await keys.create('ci-bot', ['tools:read'], null);
     expect(created.key).toMatch(/^tgk_[a-z0-9]{12}_[A-Za-z0-9_-]{43}$/);
     expect(await listedTools(gw.url, bearer(created.key))).toContain('demo__echo');
-    const r = await mcp(gw.url, 'tools/call', { name: 'demo__echo', arguments: { message: 'from a key' } }, { 'x-api-key': created.key });
+    const r = await mcp(
+      gw.url,
+      'tools/call',
+      { name: 'demo__echo', arguments: { message: 'from a key' } },
+      { 'x-api-key': created.key },
+    );
     expect(resultText(r)).toBe('from a key');
     const wrong = created.key.slice(0, -4) + 'AAAA';
     expect((await mcp(gw.url, 'tools/list', {}, bearer(wrong))).status).toBe(401);

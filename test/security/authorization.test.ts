@@ -59,16 +59,47 @@ afterAll(async () => {
 });
 
 const exp = (): number => Math.floor(Date.now() / 1000) + 600;
-const token = (sub: string, extra: Record<string, unknown>): Promise<string> => idp.sign({ iss: idp.issuer, aud: RESOURCE, sub, exp: exp(), ...extra });
+const token = (sub: string, extra: Record<string, unknown>): Promise<string> =>
+  idp.sign({ iss: idp.issuer, aud: RESOURCE, sub, exp: exp(), ...extra });
 
 /** Principal → the tools it must see (and so may call). `explained`: hidden tools whose calls name missing scopes. */
 const TABLE: { who: string; headers: () => Promise<Record<string, string>>; sees: string[]; explained: string[] }[] = [
-  { who: 'scope demo', headers: async () => ({ authorization: `Bearer ${await token('u1', { scope: 'demo' })}` }), sees: ['demo__add', 'demo__count_slowly', 'demo__echo', 'demo__weather'], explained: [] },
-  { who: 'role math only', headers: async () => ({ authorization: `Bearer ${await token('u2', { roles: ['math'] })}` }), sees: ['demo__add'], explained: ['demo__count_slowly', 'demo__echo', 'demo__weather'] },
-  { who: 'scope demo, denied country', headers: async () => ({ authorization: `Bearer ${await token('u3', { scope: 'demo', country: 'xx' })}` }), sees: ['demo__add', 'demo__count_slowly', 'demo__echo'], explained: [] },
-  { who: 'role ops without ops:write', headers: async () => ({ authorization: `Bearer ${await token('u4', { roles: 'ops', scope: 'demo:none' })}` }), sees: [], explained: ['demo__add', 'demo__count_slowly', 'demo__echo', 'demo__weather', 't__echo', 't__pid'] },
-  { who: 'role ops with ops:write', headers: async () => ({ authorization: `Bearer ${await token('u5', { roles: ['ops'], scope: 'ops:write' })}` }), sees: ['t__echo', 't__pid'], explained: ['demo__add', 'demo__count_slowly', 'demo__echo', 'demo__weather'] },
-  { who: 'API key without scopes', headers: async () => ({ authorization: `Bearer ${apiKey}` }), sees: ['t__echo'], explained: ['demo__add', 'demo__count_slowly', 'demo__echo', 'demo__weather'] },
+  {
+    who: 'scope demo',
+    headers: async () => ({ authorization: `Bearer ${await token('u1', { scope: 'demo' })}` }),
+    sees: ['demo__add', 'demo__count_slowly', 'demo__echo', 'demo__weather'],
+    explained: [],
+  },
+  {
+    who: 'role math only',
+    headers: async () => ({ authorization: `Bearer ${await token('u2', { roles: ['math'] })}` }),
+    sees: ['demo__add'],
+    explained: ['demo__count_slowly', 'demo__echo', 'demo__weather'],
+  },
+  {
+    who: 'scope demo, denied country',
+    headers: async () => ({ authorization: `Bearer ${await token('u3', { scope: 'demo', country: 'xx' })}` }),
+    sees: ['demo__add', 'demo__count_slowly', 'demo__echo'],
+    explained: [],
+  },
+  {
+    who: 'role ops without ops:write',
+    headers: async () => ({ authorization: `Bearer ${await token('u4', { roles: 'ops', scope: 'demo:none' })}` }),
+    sees: [],
+    explained: ['demo__add', 'demo__count_slowly', 'demo__echo', 'demo__weather', 't__echo', 't__pid'],
+  },
+  {
+    who: 'role ops with ops:write',
+    headers: async () => ({ authorization: `Bearer ${await token('u5', { roles: ['ops'], scope: 'ops:write' })}` }),
+    sees: ['t__echo', 't__pid'],
+    explained: ['demo__add', 'demo__count_slowly', 'demo__echo', 'demo__weather'],
+  },
+  {
+    who: 'API key without scopes',
+    headers: async () => ({ authorization: `Bearer ${apiKey}` }),
+    sees: ['t__echo'],
+    explained: ['demo__add', 'demo__count_slowly', 'demo__echo', 'demo__weather'],
+  },
 ];
 
 describe('one rule set decides tools/list and tools/call', () => {
@@ -84,7 +115,9 @@ describe('one rule set decides tools/list and tools/call', () => {
       } else if (explained.includes(tool)) {
         expect(code, `${tool} should be denied with an explanation`).toBe('TG_DENIED');
         expect(r.body.result?.['isError']).toBe(true);
-        const missing = ((r.body.result?.['_meta'] as Record<string, { data?: { missingScopes?: string[] } }>)['toolgate/error']?.data?.missingScopes ?? []);
+        const missing =
+          (r.body.result?.['_meta'] as Record<string, { data?: { missingScopes?: string[] } }>)['toolgate/error']?.data
+            ?.missingScopes ?? [];
         expect(missing.length).toBeGreaterThan(0);
       } else {
         expect(code, `${tool} should look unknown`).toBe('TG_UNKNOWN_TOOL');
@@ -97,7 +130,9 @@ describe('one rule set decides tools/list and tools/call', () => {
     await gw.gateway.security.audit?.flush();
     const store = gw.gateway.security.storeOrUndefined;
     const denied = await store?.queryAudit({ outcome: 'denied', limit: 100 });
-    expect(denied?.some((r) => r.principal === 'u2' && r.tool === 'demo__echo' && r.errorCode === 'TG_DENIED')).toBe(true);
+    expect(denied?.some((r) => r.principal === 'u2' && r.tool === 'demo__echo' && r.errorCode === 'TG_DENIED')).toBe(
+      true,
+    );
   });
 });
 
@@ -131,9 +166,19 @@ describe('rule set decisions', () => {
   });
 
   it('allows everything unmatched when auth is off, and the stdio user unless a deny rule names it', () => {
-    const open = createRuleSet({ authEnabled: false, config: AuthorizationSchema.parse({ rules: [{ tools: ['x__*'], effect: 'deny', when: { authMethods: ['stdio'] } }] }) });
+    const open = createRuleSet({
+      authEnabled: false,
+      config: AuthorizationSchema.parse({
+        rules: [{ tools: ['x__*'], effect: 'deny', when: { authMethods: ['stdio'] } }],
+      }),
+    });
     expect(open.decide(ANONYMOUS, 'tool', 'a__b').allowed).toBe(true);
-    const closed = createRuleSet({ authEnabled: true, config: AuthorizationSchema.parse({ rules: [{ tools: ['x__*'], effect: 'deny', when: { authMethods: ['stdio'] } }] }) });
+    const closed = createRuleSet({
+      authEnabled: true,
+      config: AuthorizationSchema.parse({
+        rules: [{ tools: ['x__*'], effect: 'deny', when: { authMethods: ['stdio'] } }],
+      }),
+    });
     const stdio: Principal = { subject: 'stdio', scopes: [], claims: {}, authMethod: 'stdio' };
     expect(closed.decide(stdio, 'tool', 'a__b').allowed).toBe(true);
     expect(closed.decide(stdio, 'tool', 'x__y').allowed).toBe(false);

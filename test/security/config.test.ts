@@ -35,8 +35,14 @@ authorization: { rules: [ { when: {} } ] }
   it('keeps the store in memory for configs that are not files, next to the config file otherwise', () => {
     const cfg = parseConfig('{}').config;
     expect(storeLocation(cfg.store, undefined, '/srv')).toEqual({ kind: 'memory', target: '(memory)' });
-    expect(storeLocation(cfg.store, '/srv/toolgate.yaml', '/srv')).toEqual({ kind: 'sqlite', target: '/srv/toolgate.db' });
-    expect(storeLocation({ kind: 'sqlite', path: 'state/a.db' }, undefined, '/srv')).toEqual({ kind: 'sqlite', target: '/srv/state/a.db' });
+    expect(storeLocation(cfg.store, '/srv/toolgate.yaml', '/srv')).toEqual({
+      kind: 'sqlite',
+      target: '/srv/toolgate.db',
+    });
+    expect(storeLocation({ kind: 'sqlite', path: 'state/a.db' }, undefined, '/srv')).toEqual({
+      kind: 'sqlite',
+      target: '/srv/state/a.db',
+    });
   });
 
   it('accepts the example configs', async () => {

@@ -12,8 +12,18 @@ export interface McpReply {
 }
 
 /** One modern (2026-07-28) MCP request with JSON response, headers as the client chooses. */
-export async function mcp(url: string, method: string, params: Record<string, unknown> = {}, headers: Record<string, string> = {}): Promise<McpReply> {
-  const name = method === 'tools/call' || method === 'prompts/get' ? params['name'] : method === 'resources/read' ? params['uri'] : undefined;
+export async function mcp(
+  url: string,
+  method: string,
+  params: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
+): Promise<McpReply> {
+  const name =
+    method === 'tools/call' || method === 'prompts/get'
+      ? params['name']
+      : method === 'resources/read'
+        ? params['uri']
+        : undefined;
   const res = await fetch(url, {
     method: 'POST',
     headers: {
@@ -57,7 +67,10 @@ export interface TestIssuer {
   publicJwk: JWK;
   /** Number of JWKS fetches served. */
   fetches: () => number;
-  sign(claims: JWTPayload, options?: { kid?: string; alg?: string; key?: Parameters<SignJWT['sign']>[0] }): Promise<string>;
+  sign(
+    claims: JWTPayload,
+    options?: { kid?: string; alg?: string; key?: Parameters<SignJWT['sign']>[0] },
+  ): Promise<string>;
   close(): Promise<void>;
 }
 

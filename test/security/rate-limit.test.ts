@@ -28,7 +28,11 @@ describe('token buckets (memory, fake clock)', () => {
   it('allows a burst of the capacity, then refills evenly', async () => {
     vi.useFakeTimers({ now: 1_000_000 });
     try {
-      const policy = createRateLimitPolicy({ toolName: 'x__t', limiter: new MemoryLimiterStore(), settings: { perCaller: '3/s' } });
+      const policy = createRateLimitPolicy({
+        toolName: 'x__t',
+        limiter: new MemoryLimiterStore(),
+        settings: { perCaller: '3/s' },
+      });
       if (policy === undefined) throw new Error('no policy');
       const alice = call(principal('alice'));
       for (let i = 0; i < 3; i++) await expect(policy(alice, next)).resolves.toBe(OK);
@@ -50,15 +54,26 @@ describe('token buckets (memory, fake clock)', () => {
     try {
       const limiter = new MemoryLimiterStore();
       const cheap = createRateLimitPolicy({ toolName: 'x__cheap', limiter, settings: {}, perPrincipal: '10/min' });
-      const dear = createRateLimitPolicy({ toolName: 'x__dear', limiter, settings: { cost: 4, perTool: '8/min' }, perPrincipal: '10/min' });
+      const dear = createRateLimitPolicy({
+        toolName: 'x__dear',
+        limiter,
+        settings: { cost: 4, perTool: '8/min' },
+        perPrincipal: '10/min',
+      });
       if (cheap === undefined || dear === undefined) throw new Error('no policy');
       const a = call(principal('a'));
       await dear(a, next); // principal 10 → 6, tool 8 → 4
       await dear(a, next); // principal 6 → 2, tool 4 → 0
-      await expect(dear(call(principal('b')), next)).rejects.toMatchObject({ code: 'TG_RATE_LIMITED', data: { scope: 'tool' } });
+      await expect(dear(call(principal('b')), next)).rejects.toMatchObject({
+        code: 'TG_RATE_LIMITED',
+        data: { scope: 'tool' },
+      });
       await cheap(a, next); // principal 2 → 1
       await cheap(a, next); // principal 1 → 0
-      await expect(cheap(a, next)).rejects.toMatchObject({ code: 'TG_RATE_LIMITED', data: { scope: 'principal', source: 'rateLimits.perPrincipal' } });
+      await expect(cheap(a, next)).rejects.toMatchObject({
+        code: 'TG_RATE_LIMITED',
+        data: { scope: 'principal', source: 'rateLimits.perPrincipal' },
+      });
       // b's refused call took nothing from b's own principal bucket:
       for (let i = 0; i < 10; i++) await cheap(call(principal('b')), next);
     } finally {
@@ -70,7 +85,9 @@ describe('token buckets (memory, fake clock)', () => {
     const limiter = new MemoryLimiterStore();
     expect(createRateLimitPolicy({ toolName: 't', limiter, settings: undefined })).toBeUndefined();
     expect(createRateLimitPolicy({ toolName: 't', limiter, settings: { perTool: '5/s', cost: 0 } })).toBeUndefined();
-    expect(() => createRateLimitPolicy({ toolName: 't', limiter, settings: { perTool: '5/s', cost: 6 } })).toThrow(/exceeds/);
+    expect(() => createRateLimitPolicy({ toolName: 't', limiter, settings: { perTool: '5/s', cost: 6 } })).toThrow(
+      /exceeds/,
+    );
   });
 
   it('keeps memory bounded', () => {
@@ -97,7 +114,8 @@ tools:
   afterAll(async () => gw?.stop());
 
   it('answers a limited tool call with an isError result telling when to retry', async () => {
-    const callEcho = (): ReturnType<typeof mcp> => mcp(gw.url, 'tools/call', { name: 'demo__echo', arguments: { message: 'x' } });
+    const callEcho = (): ReturnType<typeof mcp> =>
+      mcp(gw.url, 'tools/call', { name: 'demo__echo', arguments: { message: 'x' } });
     expect(resultText(await callEcho())).toBe('x');
     expect(resultText(await callEcho())).toBe('x');
     const r = await callEcho();
@@ -177,7 +195,9 @@ tools:
   it.skipIf(skip !== undefined)('fails closed when Redis is unreachable', async () => {
     const limiter = new RedisLimiterStore({ url: 'redis://127.0.0.1:1', prefix, timeoutMs: 200 });
     try {
-      await expect(limiter.take([{ key: 'x', rate: parseRate('5/s'), cost: 1 }])).rejects.toMatchObject({ code: 'TG_LIMITER_UNAVAILABLE' });
+      await expect(limiter.take([{ key: 'x', rate: parseRate('5/s'), cost: 1 }])).rejects.toMatchObject({
+        code: 'TG_LIMITER_UNAVAILABLE',
+      });
     } finally {
       await limiter.close();
     }

@@ -51,12 +51,18 @@ describe('redaction of results, errors and logs', () => {
   });
 
   it('masks the value of a configured secret environment variable', async () => {
-    const r = await mcp(url, 'tools/call', { name: 'demo__echo', arguments: { message: 'the secret is do-not-leak-0xBEEF' } });
+    const r = await mcp(url, 'tools/call', {
+      name: 'demo__echo',
+      arguments: { message: 'the secret is do-not-leak-0xBEEF' },
+    });
     expect(resultText(r)).toBe('the secret is [REDACTED:secret_env]');
   });
 
   it('hashes in hash mode, blocks in block mode, passes in off mode', async () => {
-    const blocked = await mcp(url, 'tools/call', { name: 'demo__weather', arguments: { city: 'mail me at eve@example.org' } });
+    const blocked = await mcp(url, 'tools/call', {
+      name: 'demo__weather',
+      arguments: { city: 'mail me at eve@example.org' },
+    });
     expect(errorCode(blocked)).toBe('TG_OUTPUT_BLOCKED');
     expect(resultText(blocked)).toContain('(email)');
     expect(resultText(blocked)).not.toContain('eve@example.org');
@@ -68,13 +74,22 @@ describe('redaction of results, errors and logs', () => {
     const r = await mcp(url, 'tools/call', { name: 't__leak', arguments: { error: true } });
     const text = resultText(r);
     expect(r.body.result?.['isError']).toBe(true);
-    expect(text).toMatch(/^Error: connect ECONNREFUSED \[internal-address\]\n\[stack trace removed\] \(reference: [0-9a-f-]{36}\)$/);
-    expect(lines.some((l) => l.includes('upstream error text screened') && l.includes('/srv/app/node_modules/pg/lib/client.js'))).toBe(true);
+    expect(text).toMatch(
+      /^Error: connect ECONNREFUSED \[internal-address\]\n\[stack trace removed\] \(reference: [0-9a-f-]{36}\)$/,
+    );
+    expect(
+      lines.some(
+        (l) => l.includes('upstream error text screened') && l.includes('/srv/app/node_modules/pg/lib/client.js'),
+      ),
+    ).toBe(true);
   });
 
   it('never writes a secret to the log', async () => {
     await mcp(url, 'tools/call', { name: 'demo__echo', arguments: { message: 'x' } });
-    gw.logger.info({ header: 'Bearer abcdefghijklmnopqrstuvwxyz0123', password: 'hunter2' }, 'login with password=hunter2 for bob@example.com');
+    gw.logger.info(
+      { header: 'Bearer abcdefghijklmnopqrstuvwxyz0123', password: 'hunter2' },
+      'login with password=hunter2 for bob@example.com',
+    );
     const all = lines.join('');
     expect(all).toContain('[REDACTED:bearer_token]');
     expect(all).not.toContain('hunter2');

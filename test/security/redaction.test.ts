@@ -5,7 +5,10 @@ import { screenErrorText } from '../../src/security/error-screen.js';
 import { createRedactor } from '../../src/security/redactor.js';
 
 const env = { DEPLOY_TOKEN: 'deploy-Zq81-secret-value', SHORT: 'abc' };
-const redactor = createRedactor({ config: RedactionSchema.parse({ secretEnv: ['DEPLOY_TOKEN', 'SHORT'], hashKey: 'k' }), env });
+const redactor = createRedactor({
+  config: RedactionSchema.parse({ secretEnv: ['DEPLOY_TOKEN', 'SHORT'], hashKey: 'k' }),
+  env,
+});
 
 // Fake credentials assembled at run time so secret scanners do not flag this file.
 const j = (...parts: string[]): string => parts.join('');
@@ -75,8 +78,12 @@ describe('redactor corpus', () => {
   });
 
   it('keeps the key of an assignment and the scheme of a bearer header visible', () => {
-    expect(redactor.redactText('password=hunter2', 'mask', 'result').value).toBe('password=[REDACTED:secret_assignment]');
-    expect(redactor.redactText(`Bearer ${'x1'.repeat(12)}`, 'mask', 'result').value).toBe('Bearer [REDACTED:bearer_token]');
+    expect(redactor.redactText('password=hunter2', 'mask', 'result').value).toBe(
+      'password=[REDACTED:secret_assignment]',
+    );
+    expect(redactor.redactText(`Bearer ${'x1'.repeat(12)}`, 'mask', 'result').value).toBe(
+      'Bearer [REDACTED:bearer_token]',
+    );
   });
 
   it('hash mode gives equal values equal markers and different values different ones', () => {
@@ -91,15 +98,29 @@ describe('redactor corpus', () => {
   it('redacts random-looking values of key-like fields in JSON values and returns clean values unchanged', () => {
     const clean = { a: 1, b: ['x', { c: 'hello' }] };
     expect(redactor.redactValue(clean, 'mask', 'audit').value).toBe(clean);
-    const dirty = { apiKey: 'Zx81kQp0vL2mN7wR4tY9', session_id: 'short', nested: [{ contact: 'bob@example.org' }], count: 3 };
+    const dirty = {
+      apiKey: 'Zx81kQp0vL2mN7wR4tY9',
+      session_id: 'short',
+      nested: [{ contact: 'bob@example.org' }],
+      count: 3,
+    };
     const r = redactor.redactValue(dirty, 'mask', 'audit');
     expect([...r.kinds].sort()).toEqual(['email', 'secret_field']);
-    expect(r.value).toEqual({ apiKey: '[REDACTED:secret_field]', session_id: 'short', nested: [{ contact: '[REDACTED:email]' }], count: 3 });
+    expect(r.value).toEqual({
+      apiKey: '[REDACTED:secret_field]',
+      session_id: 'short',
+      nested: [{ contact: '[REDACTED:email]' }],
+      count: 3,
+    });
     expect(dirty.apiKey).toBe('Zx81kQp0vL2mN7wR4tY9'); // the input is never mutated
   });
 
   it('keeps JSON log lines valid JSON', () => {
-    const line = JSON.stringify({ msg: 'login', detail: 'password="p4ss\\"word" mail a@b.io', token: j('ghp_', 'x'.repeat(36)) });
+    const line = JSON.stringify({
+      msg: 'login',
+      detail: 'password="p4ss\\"word" mail a@b.io',
+      token: j('ghp_', 'x'.repeat(36)),
+    });
     const out = redactor.redactLine(line);
     expect(() => JSON.parse(out) as unknown).not.toThrow();
     expect(out).not.toContain('a@b.io');
@@ -118,8 +139,12 @@ describe('redactor corpus', () => {
   it('honours disabled kinds and categories', () => {
     const r = createRedactor({ config: RedactionSchema.parse({ pii: false, disable: ['jwt'] }) });
     expect(r.redactText('a@example.com', 'mask', 'result').kinds).toEqual([]);
-    expect(r.redactText(j('eyJhbGciOiJIUzI1NiJ9', '.', 'eyJzdWIiOiIxMjM0In0', '.', 'abc'), 'mask', 'result').kinds).toEqual([]);
-    expect(() => createRedactor({ config: RedactionSchema.parse({ disable: ['nope'] }) })).toThrow(/unknown kind "nope"/);
+    expect(
+      r.redactText(j('eyJhbGciOiJIUzI1NiJ9', '.', 'eyJzdWIiOiIxMjM0In0', '.', 'abc'), 'mask', 'result').kinds,
+    ).toEqual([]);
+    expect(() => createRedactor({ config: RedactionSchema.parse({ disable: ['nope'] }) })).toThrow(
+      /unknown kind "nope"/,
+    );
   });
 
   it('checks card and IBAN checksums', () => {
@@ -153,7 +178,9 @@ describe('upstream error screening', () => {
   });
 
   it('removes Python tracebacks', () => {
-    const r = screenErrorText('Traceback (most recent call last):\n  File "/srv/app/main.py", line 3, in <module>\n    run()\nValueError: bad value');
+    const r = screenErrorText(
+      'Traceback (most recent call last):\n  File "/srv/app/main.py", line 3, in <module>\n    run()\nValueError: bad value',
+    );
     expect(r.text).toBe('[stack trace removed]\nValueError: bad value');
   });
 });
