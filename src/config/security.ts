@@ -319,6 +319,12 @@ export const StoreSchema = z
       .optional()
       .describe('SQLite file (relative to the config file). Default: toolgate.db next to the config.'),
     url: z.string().optional().describe('PostgreSQL URL (kind: postgres), e.g. ${PG_URL}.'),
+    worker: z
+      .boolean()
+      .default(false)
+      .describe(
+        'SQLite: run the (synchronous, WebAssembly) engine in a worker thread. Default false: on the event loop it costs the least CPU per audit record (a batch of 500 blocks for a few milliseconds; a lock held by another process is waited for at most 50 ms, then the write is retried later). true: writes and lock waits never block request handling — for latency-sensitive gateways on machines with cores to spare.',
+      ),
   })
   .prefault({})
   .describe('The state store.');

@@ -31,7 +31,11 @@ export async function openStore(cfg: StoreConfig, configFile: string | undefined
   const store: Store =
     where.kind === 'memory'
       ? new MemoryStore()
-      : new SqlStore(where.kind === 'postgres' ? new PostgresDriver(where.target) : new SqliteDriver(where.target));
+      : new SqlStore(
+          where.kind === 'postgres'
+            ? new PostgresDriver(where.target)
+            : new SqliteDriver(where.target, { worker: cfg.worker }),
+        );
   try {
     await store.init();
   } catch (err) {

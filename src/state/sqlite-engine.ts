@@ -4,8 +4,10 @@ import sqlite from 'node-sqlite3-wasm';
 import { GatewayError } from '../errors.js';
 import type { SqlValue } from './sql-store.js';
 
-/** How long a statement waits for another process's lock before failing. */
-const BUSY_TIMEOUT_MS = 5000;
+/** How long a statement waits for another process's lock before failing (in a worker thread, where waiting is free). */
+export const WORKER_BUSY_TIMEOUT_MS = 5000;
+/** The same on the event loop: a short wait, then the caller's own retry (the audit writer backs off and retries). */
+export const INLINE_BUSY_TIMEOUT_MS = 50;
 
 // node-sqlite3-wasm is CommonJS: Node's ESM loader cannot see its named exports.
 const { Database } = sqlite;
@@ -39,7 +41,10 @@ export class SqliteEngine implements SqliteOps {
   /** Prepared INSERTs by table (audit batches reuse one statement: binding is most of the cost in WASM). */
   private readonly inserts = new Map<string, ReturnType<InstanceType<typeof Database>['prepare']>>();
 
-  constructor(readonly file: string) {
+  constructor(
+    readonly file: string,
+    private readonly busyTimeoutMs: number = WORKER_BUSY_TIMEOUT_MS,
+  ) {
     mkdirSync(dirname(file), { recursive: true });
     removeStaleLock(file);
     try {
@@ -104,7 +109,7 @@ export class SqliteEngine implements SqliteOps {
   }
 
   private retry<T>(fn: () => T): T {
-    const deadline = Date.now() + BUSY_TIMEOUT_MS;
+    const deadline = Date.now() + this.busyTimeoutMs;
     for (let wait = 2; ; wait = Math.min(wait * 2, 50)) {
       try {
         return fn();

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { SqliteEngine, type SqliteOps } from './sqlite-engine.js';
+import { INLINE_BUSY_TIMEOUT_MS, SqliteEngine, type SqliteOps } from './sqlite-engine.js';
 import type { SqliteReply, SqliteRequest } from './sqlite-worker.js';
 import type { SqlDriver, SqlValue } from './sql-store.js';
 
@@ -9,8 +9,9 @@ const WORKER_FILE = fileURLToPath(new URL('./sqlite-worker.js', import.meta.url)
 
 /**
  * The SQLite driver: the WASM engine runs in a worker thread (its synchronous calls — an audit batch is a few
- * milliseconds — never block the gateway's event loop, and use a second core when there is one). When the worker
- * script is not there (running from TypeScript sources in tests), the engine runs in-process instead.
+ * milliseconds, or a wait for another process's lock — never block the gateway's event loop, and use a second core
+ * when there is one). With `worker: false`, or when the worker script is not there (running from TypeScript
+ * sources in tests), the engine runs in-process instead.
  */
 export class SqliteDriver implements SqlDriver {
   readonly kind = 'sqlite' as const;
@@ -21,8 +22,11 @@ export class SqliteDriver implements SqlDriver {
   private nextId = 1;
   private closed: Promise<void> | undefined;
 
-  constructor(readonly file: string) {
-    if (existsSync(WORKER_FILE)) {
+  constructor(
+    readonly file: string,
+    options: { worker?: boolean } = {},
+  ) {
+    if (options.worker !== false && existsSync(WORKER_FILE)) {
       this.worker = new Worker(WORKER_FILE, { workerData: { file } });
       this.worker.on('message', (reply: SqliteReply) => {
         const p = this.pending.get(reply.id);
@@ -41,7 +45,7 @@ export class SqliteDriver implements SqlDriver {
       // The worker keeps the process alive only while an operation is pending (see call()).
       this.worker.unref();
     } else {
-      this.engine = new SqliteEngine(file);
+      this.engine = new SqliteEngine(file, INLINE_BUSY_TIMEOUT_MS);
     }
   }
 

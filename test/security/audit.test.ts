@@ -203,12 +203,13 @@ describe('audit end to end', () => {
     });
   });
 
-  it('N concurrent calls give N records when SIGTERM arrives mid-load (real toolgate serve)', async () => {
+  it('N concurrent calls give N records when SIGTERM arrives mid-load (real toolgate serve, SQLite in its worker)', async () => {
     const dir = tmp();
     const config = join(dir, 'toolgate.yaml');
     writeFileSync(
       config,
       `listen: { port: 0 }
+store: { worker: true }
 audit: { flushIntervalMs: 60000, batchSize: 1000 }
 upstreams:
   demo: { kind: local, module: ${join(ROOT, 'examples/tools/demo-tools.mjs')} }
