@@ -1,7 +1,7 @@
 import { GatewayError } from '../errors.js';
 import type { AuditQuery, StoredAuditRecord } from '../state/store.js';
 import { intOption, parseCommandArgs } from './args.js';
-import { formatTime, table, withStore } from './store-access.js';
+import { formatTime, subcommand, table, withStore } from './store-access.js';
 
 const USAGE = `Usage:
   toolgate audit query [--principal P] [--tool T] [--outcome O] [--since 1h|30m|2d|ISO] [--limit N] [--json] [--config FILE]
@@ -41,11 +41,9 @@ function render(records: readonly StoredAuditRecord[], json: boolean): string {
 
 /** `toolgate audit query|tail`. */
 export async function auditCommand(argv: string[]): Promise<number> {
-  const [sub, ...rest] = argv;
-  if (sub === undefined || sub === '--help' || sub === '-h') {
-    process.stdout.write(USAGE + '\n');
-    return sub === undefined ? 2 : 0;
-  }
+  const parsed = subcommand(argv, USAGE);
+  if (typeof parsed === 'number') return parsed;
+  const { sub, rest } = parsed;
   const { values } = parseCommandArgs(rest, {
     config: { type: 'string', short: 'c' },
     principal: { type: 'string' },

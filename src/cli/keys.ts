@@ -1,7 +1,7 @@
 import { ApiKeyService, parseExpiry } from '../auth/api-keys.js';
 import { GatewayError } from '../errors.js';
 import { parseCommandArgs } from './args.js';
-import { formatTime, table, withStore } from './store-access.js';
+import { formatTime, printJson, subcommand, table, withStore } from './store-access.js';
 
 const USAGE = `Usage:
   toolgate keys create --name NAME [--scopes "a b"] [--expires 30d|12h|ISO|never] [--config FILE]
@@ -13,11 +13,9 @@ Clients send it as "Authorization: Bearer tgk_…" or in the X-API-Key header (a
 
 /** `toolgate keys create|list|revoke`. */
 export async function keysCommand(argv: string[]): Promise<number> {
-  const [sub, ...rest] = argv;
-  if (sub === undefined || sub === '--help' || sub === '-h') {
-    process.stdout.write(USAGE + '\n');
-    return sub === undefined ? 2 : 0;
-  }
+  const parsed = subcommand(argv, USAGE);
+  if (typeof parsed === 'number') return parsed;
+  const { sub, rest } = parsed;
   const { values, positionals } = parseCommandArgs(
     rest,
     {
@@ -46,16 +44,7 @@ export async function keysCommand(argv: string[]): Promise<number> {
     }
     case 'list': {
       const keys = await withStore(values.config, (store) => store.listKeys());
-      if (values.json) {
-        process.stdout.write(
-          JSON.stringify(
-            keys.map(({ hash: _h, ...k }) => k),
-            null,
-            2,
-          ) + '\n',
-        );
-        return 0;
-      }
+      if (values.json) return printJson(keys.map(({ hash: _h, ...k }) => k));
       const now = Date.now();
       const rows = keys.map((k) => [
         k.id,

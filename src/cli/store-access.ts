@@ -43,3 +43,22 @@ export function table(rows: readonly (readonly string[])[]): string {
   for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ')).join('\n');
 }
+
+/** Prints a value as indented JSON on stdout; returns exit code 0. */
+export function printJson(value: unknown): number {
+  process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+  return 0;
+}
+
+/**
+ * Splits `<subcommand> ...rest`. Without one, or with --help, prints the usage and returns the exit code
+ * (2 when the subcommand is missing, 0 for help).
+ */
+export function subcommand(argv: string[], usage: string): { sub: string; rest: string[] } | number {
+  const [sub, ...rest] = argv;
+  if (sub === undefined || sub === '--help' || sub === '-h') {
+    process.stdout.write(usage + '\n');
+    return sub === undefined ? 2 : 0;
+  }
+  return { sub, rest };
+}

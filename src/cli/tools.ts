@@ -1,7 +1,7 @@
 import { GatewayError } from '../errors.js';
 import { approvedPin } from '../security/pins.js';
 import { parseCommandArgs } from './args.js';
-import { formatTime, table, withStore } from './store-access.js';
+import { formatTime, printJson, subcommand, table, withStore } from './store-access.js';
 
 const USAGE = `Usage:
   toolgate tools list [--pending] [--json] [--config FILE]
@@ -13,11 +13,9 @@ withheld until approved; a running gateway picks the approval up within pinning.
 
 /** `toolgate tools list|approve`. */
 export async function toolsCommand(argv: string[]): Promise<number> {
-  const [sub, ...rest] = argv;
-  if (sub === undefined || sub === '--help' || sub === '-h') {
-    process.stdout.write(USAGE + '\n');
-    return sub === undefined ? 2 : 0;
-  }
+  const parsed = subcommand(argv, USAGE);
+  if (typeof parsed === 'number') return parsed;
+  const { sub, rest } = parsed;
   const { values, positionals } = parseCommandArgs(
     rest,
     { config: { type: 'string', short: 'c' }, pending: { type: 'boolean' }, json: { type: 'boolean' } },
@@ -27,16 +25,7 @@ export async function toolsCommand(argv: string[]): Promise<number> {
     const pins = (await withStore(values.config, (store) => store.listPins()))
       .filter((p) => values.pending !== true || p.status === 'pending')
       .sort((a, b) => (a.exposedName < b.exposedName ? -1 : 1));
-    if (values.json) {
-      process.stdout.write(
-        JSON.stringify(
-          pins.map(({ definition: _d, ...p }) => p),
-          null,
-          2,
-        ) + '\n',
-      );
-      return 0;
-    }
+    if (values.json) return printJson(pins.map(({ definition: _d, ...p }) => p));
     const rows = pins.map((p) => [
       p.exposedName,
       p.status,
