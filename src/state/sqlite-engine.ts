@@ -49,6 +49,9 @@ export class SqliteEngine implements SqliteOps {
     removeStaleLock(file);
     try {
       this.db = new Database(file);
+      // Same durability as the default (DELETE) rollback journal, without creating and unlinking the journal file
+      // on every transaction.
+      this.retry(() => this.db.exec('PRAGMA journal_mode=TRUNCATE'));
     } catch (err) {
       throw new GatewayError('TG_STORE_UNAVAILABLE', `cannot open SQLite store ${file}: ${(err as Error).message}`, {
         cause: err,
