@@ -39,7 +39,7 @@ authorization: { rules: [ { when: {} } ] }
       kind: 'sqlite',
       target: '/srv/toolgate.db',
     });
-    expect(storeLocation({ kind: 'sqlite', path: 'state/a.db' }, undefined, '/srv')).toEqual({
+    expect(storeLocation({ kind: 'sqlite', path: 'state/a.db', worker: false }, undefined, '/srv')).toEqual({
       kind: 'sqlite',
       target: '/srv/state/a.db',
     });
