@@ -160,16 +160,14 @@ tools:
 `;
     const [a, b] = await Promise.all([startGateway(yaml), startGateway(yaml)]);
     try {
+      // 3N concurrent calls, half through each instance: exactly N pass. Buckets per instance would let 2N pass;
+      // a non-atomic take would let more than N pass under this concurrency.
       const calls = Array.from({ length: 3 * N }, (_, i) =>
         mcp((i % 2 === 0 ? a : b).url, 'tools/call', { name: 'demo__echo', arguments: { message: String(i) } }),
       );
       const results = await Promise.all(calls);
-      const passed = results.filter((r) => r.body.result?.['isError'] !== true);
-      const limited = results.filter((r) => errorCode(r) === 'TG_RATE_LIMITED');
-      expect(passed).toHaveLength(N);
-      expect(limited).toHaveLength(2 * N);
-      // Both instances served some of the N (the bucket is shared, not split).
-      expect(new Set(passed.map((r) => resultText(r)).map((t) => Number(t) % 2)).size).toBe(2);
+      expect(results.filter((r) => r.body.result?.['isError'] !== true)).toHaveLength(N);
+      expect(results.filter((r) => errorCode(r) === 'TG_RATE_LIMITED')).toHaveLength(2 * N);
     } finally {
       await Promise.all([a.stop(), b.stop()]);
     }
