@@ -1,4 +1,5 @@
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +20,7 @@ import { POSTGRES_URL, serviceSkipReason } from '../helpers/services.js';
 import { mcp, resultText } from './helpers.js';
 
 const silent = createLogger({ level: 'silent' });
+const run = promisify(execFile);
 const tmp = (): string => mkdtempSync(join(tmpdir(), 'toolgate-audit-'));
 
 afterAll(async () => {
@@ -248,5 +250,19 @@ upstreams:
     } finally {
       await store.close();
     }
+    // The same records through the CLI.
+    const cli = (args: string[]): Promise<{ stdout: string }> =>
+      run(process.execPath, [TOOLGATE_BIN, 'audit', ...args, '--config', config]);
+    const json = (await cli(['query', '--tool', 'demo__count_slowly', '--since', '10m', '--json'])).stdout
+      .trim()
+      .split('\n');
+    expect(json).toHaveLength(N);
+    expect((JSON.parse(json[0] as string) as { outcome: string; args: string }).args).toMatch(
+      /^\{"delayMs":\d+,"n":3\}$/,
+    );
+    expect((await cli(['query', '--outcome', 'denied'])).stdout).toBe('');
+    const table = (await cli(['query', '--principal', 'anonymous', '--limit', '3'])).stdout.trim().split('\n');
+    expect(table[0]).toMatch(/^TIME\s+PRINCIPAL\s+TOOL\s+OUTCOME/);
+    expect(table).toHaveLength(4);
   });
 });

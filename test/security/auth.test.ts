@@ -1,3 +1,4 @@
+import { createServer, type Server } from 'node:http';
 import { generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
@@ -228,5 +229,66 @@ describe('API keys', () => {
     if (keys === undefined) throw new Error('api keys not enabled');
     const created = await keys.create('short-lived', ['tools:read'], Date.now() - 1000);
     expect((await mcp(gw.url, 'tools/list', {}, bearer(created.key))).status).toBe(401);
+  });
+});
+
+describe('opaque tokens (RFC 7662 introspection)', () => {
+  let server: Server;
+  let gw2: TestGateway;
+  let hits = 0;
+  const answers: Record<string, Record<string, unknown>> = {
+    'opaque-good': {
+      active: true,
+      sub: 'svc-1',
+      aud: RESOURCE,
+      scope: 'tools:read',
+      exp: Math.floor(Date.now() / 1000) + 600,
+    },
+    'opaque-other-aud': { active: true, sub: 'svc-1', aud: 'https://elsewhere.example/mcp', scope: 'tools:read' },
+    'opaque-inactive': { active: false },
+  };
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      hits++;
+      let body = '';
+      req.on('data', (d: Buffer) => (body += d.toString()));
+      req.on('end', () => {
+        const ok = req.headers.authorization === `Basic ${Buffer.from('gw:s3cret').toString('base64')}`;
+        const token = new URLSearchParams(body).get('token') ?? '';
+        res.writeHead(ok ? 200 : 401, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(ok ? (answers[token] ?? { active: false }) : { error: 'invalid_client' }));
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const port = (server.address() as { port: number }).port;
+    gw2 = await startGateway(`
+auth:
+  resource: ${RESOURCE}
+  bearer:
+    issuer: https://idp.test.example
+    jwksUri: http://127.0.0.1:1/unused
+    introspection: { url: "http://127.0.0.1:${port}/introspect", clientId: gw, clientSecret: s3cret }
+authorization:
+  rules: [ { tools: ["demo__*"], when: { scopes: [tools:read] } } ]
+upstreams:
+  demo: { kind: local, module: examples/tools/demo-tools.mjs }
+`);
+  });
+  afterAll(async () => {
+    await gw2?.stop();
+    await new Promise<void>((r) => server.close(() => r()));
+  });
+
+  it('accepts an active token for this resource and caches the answer', async () => {
+    const before = hits;
+    expect(await listedTools(gw2.url, bearer('opaque-good'))).toContain('demo__echo');
+    expect(await listedTools(gw2.url, bearer('opaque-good'))).toContain('demo__echo');
+    expect(hits - before).toBe(1);
+  });
+
+  it.each(['opaque-other-aud', 'opaque-inactive', 'opaque-unknown'])('rejects %s', async (token) => {
+    const r = await mcp(gw2.url, 'tools/list', {}, bearer(token));
+    expect(r.status).toBe(401);
+    expect(r.headers.get('www-authenticate')).toContain('error="invalid_token"');
   });
 });
