@@ -1,7 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { GatewayError } from '../errors.js';
-import { classifyMessage, errorResponse, type JsonObject, type JsonRpcMessage, type JsonRpcRequest, type RequestId } from '../jsonrpc/types.js';
+import {
+  classifyMessage,
+  errorResponse,
+  type JsonObject,
+  type JsonRpcMessage,
+  type JsonRpcRequest,
+  type RequestId,
+} from '../jsonrpc/types.js';
 import type { Dispatcher, RequestContext } from '../protocol/dispatcher.js';
 import { decodeHeaderValue, envelopeVersion, nameOfRequest, readModernEnvelope } from '../protocol/envelope.js';
 import type { NotificationHub } from '../protocol/hub.js';
@@ -87,7 +94,10 @@ export class McpHttpHandler {
           this.delete(req, res);
           return;
         default:
-          throw new GatewayError('TG_METHOD_NOT_ALLOWED', `HTTP ${req.method ?? '?'} is not supported on the MCP endpoint`);
+          throw new GatewayError(
+            'TG_METHOD_NOT_ALLOWED',
+            `HTTP ${req.method ?? '?'} is not supported on the MCP endpoint`,
+          );
       }
     } catch (err) {
       this.httpError(res, err, 'legacy', cid, null);
@@ -114,7 +124,8 @@ export class McpHttpHandler {
       throw new GatewayError('TG_UNSUPPORTED_MEDIA_TYPE', 'Content-Type must be application/json');
     }
     const acc = accepts(req);
-    if (!acc.json && !acc.sse) throw new GatewayError('TG_NOT_ACCEPTABLE', 'Accept must include application/json or text/event-stream');
+    if (!acc.json && !acc.sse)
+      throw new GatewayError('TG_NOT_ACCEPTABLE', 'Accept must include application/json or text/event-stream');
     if (this.options.draining()) {
       req.resume();
       throw new GatewayError('TG_SHUTTING_DOWN', 'The gateway is shutting down', { retryAfterMs: 1000 });
@@ -126,7 +137,8 @@ export class McpHttpHandler {
     } catch {
       throw new GatewayError('TG_PARSE_ERROR', 'Parse error: the body is not valid JSON');
     }
-    if (Array.isArray(body)) throw new GatewayError('TG_INVALID_REQUEST', 'JSON-RPC batches are not supported (removed in MCP 2025-06-18)');
+    if (Array.isArray(body))
+      throw new GatewayError('TG_INVALID_REQUEST', 'JSON-RPC batches are not supported (removed in MCP 2025-06-18)');
     const kind = classifyMessage(body);
     if (kind === 'invalid') throw new GatewayError('TG_INVALID_REQUEST', 'Invalid Request: not a JSON-RPC 2.0 message');
     const msg = body as JsonRpcMessage;
@@ -141,7 +153,10 @@ export class McpHttpHandler {
     }
     const params = (msg as { params?: JsonObject }).params;
     const headerVersion = header(req, 'mcp-protocol-version');
-    if (envelopeVersion(params) !== undefined || (headerVersion !== undefined && MODERN_VERSIONS.includes(headerVersion))) {
+    if (
+      envelopeVersion(params) !== undefined ||
+      (headerVersion !== undefined && MODERN_VERSIONS.includes(headerVersion))
+    ) {
       await this.modern(req, res, msg, kind, acc, cid);
       return;
     }
@@ -149,30 +164,53 @@ export class McpHttpHandler {
       res.writeHead(202).end();
       return;
     }
-    throw new GatewayError('TG_SESSION_REQUIRED', 'Bad Request: no Mcp-Session-Id; send initialize first (or use protocol 2026-07-28 with a _meta envelope)');
+    throw new GatewayError(
+      'TG_SESSION_REQUIRED',
+      'Bad Request: no Mcp-Session-Id; send initialize first (or use protocol 2026-07-28 with a _meta envelope)',
+    );
   }
 
-  private async modern(req: IncomingMessage, res: ServerResponse, msg: JsonRpcMessage, kind: string, acc: Accepts, cid: string): Promise<void> {
+  private async modern(
+    req: IncomingMessage,
+    res: ServerResponse,
+    msg: JsonRpcMessage,
+    kind: string,
+    acc: Accepts,
+    cid: string,
+  ): Promise<void> {
     const id = 'id' in msg ? (msg.id as RequestId | null) : null;
     try {
-      if (kind === 'success' || kind === 'failure') throw new GatewayError('TG_INVALID_REQUEST', 'Clients of 2026-07-28 do not send responses');
+      if (kind === 'success' || kind === 'failure')
+        throw new GatewayError('TG_INVALID_REQUEST', 'Clients of 2026-07-28 do not send responses');
       const { method, params } = msg as JsonRpcRequest;
       const env = readModernEnvelope(params);
       const hv = header(req, 'mcp-protocol-version');
       if (hv !== env.protocolVersion) {
-        throw new GatewayError('TG_HEADER_MISMATCH', `MCP-Protocol-Version header ${hv === undefined ? 'is missing' : `(${hv}) does not match _meta (${env.protocolVersion})`}`, {
-          data: { mismatch: 'MCP-Protocol-Version' },
-        });
+        throw new GatewayError(
+          'TG_HEADER_MISMATCH',
+          `MCP-Protocol-Version header ${hv === undefined ? 'is missing' : `(${hv}) does not match _meta (${env.protocolVersion})`}`,
+          {
+            data: { mismatch: 'MCP-Protocol-Version' },
+          },
+        );
       }
       const hm = header(req, 'mcp-method');
       if (hm === undefined || decodeHeaderValue(hm) !== method) {
-        throw new GatewayError('TG_HEADER_MISMATCH', `Mcp-Method header ${hm === undefined ? 'is missing' : 'does not match the body'}`, { data: { mismatch: 'Mcp-Method' } });
+        throw new GatewayError(
+          'TG_HEADER_MISMATCH',
+          `Mcp-Method header ${hm === undefined ? 'is missing' : 'does not match the body'}`,
+          { data: { mismatch: 'Mcp-Method' } },
+        );
       }
       const name = nameOfRequest(method, params);
       if (name !== undefined) {
         const hn = header(req, 'mcp-name');
         if (hn === undefined || decodeHeaderValue(hn) !== name) {
-          throw new GatewayError('TG_HEADER_MISMATCH', `Mcp-Name header ${hn === undefined ? 'is missing' : 'does not match the body'}`, { data: { mismatch: 'Mcp-Name' } });
+          throw new GatewayError(
+            'TG_HEADER_MISMATCH',
+            `Mcp-Name header ${hn === undefined ? 'is missing' : 'does not match the body'}`,
+            { data: { mismatch: 'Mcp-Name' } },
+          );
         }
       }
       if (kind === 'notification') {
@@ -183,13 +221,15 @@ export class McpHttpHandler {
         await this.listen(req, res, msg as JsonRpcRequest, acc);
         return;
       }
-      if (!this.options.dispatcher.has(method, 'modern')) throw new GatewayError('TG_METHOD_NOT_FOUND', `Method not found: ${method}`);
+      if (!this.options.dispatcher.has(method, 'modern'))
+        throw new GatewayError('TG_METHOD_NOT_FOUND', `Method not found: ${method}`);
       const principal = await this.authenticate(req);
       const channel = new ResponseChannel(res, { sse: acc.sse, keepAliveMs: this.keepAliveMs });
       const controller = new AbortController();
       // Modern HTTP: closing the response stream IS cancellation.
       res.once('close', () => {
-        if (!res.writableFinished) controller.abort(new GatewayError('TG_CANCELLED', 'The client closed the request stream.'));
+        if (!res.writableFinished)
+          controller.abort(new GatewayError('TG_CANCELLED', 'The client closed the request stream.'));
       });
       const ctx: RequestContext = {
         era: 'modern',
@@ -218,7 +258,12 @@ export class McpHttpHandler {
     await this.authenticate(req);
     const channel = new ResponseChannel(res, { sse: true, keepAliveMs: this.keepAliveMs });
     channel.open();
-    const sub = new ListenSubscription(msg.id, parseListenFilter(msg.params), (m) => void channel.push(m), this.options.hub);
+    const sub = new ListenSubscription(
+      msg.id,
+      parseListenFilter(msg.params),
+      (m) => void channel.push(m),
+      this.options.hub,
+    );
     const entry = { sub, channel };
     this.listens.add(entry);
     this.options.metrics.sessions.set({ kind: 'listen' }, this.listens.size);
@@ -229,13 +274,24 @@ export class McpHttpHandler {
     });
   }
 
-  private async initialize(req: IncomingMessage, res: ServerResponse, msg: JsonRpcRequest, acc: Accepts): Promise<void> {
+  private async initialize(
+    req: IncomingMessage,
+    res: ServerResponse,
+    msg: JsonRpcRequest,
+    acc: Accepts,
+  ): Promise<void> {
     const principal = await this.authenticate(req);
     const params = msg.params ?? {};
     const result = this.options.dispatcher.initializeResult(params['protocolVersion']);
-    const caps = (typeof params['capabilities'] === 'object' && params['capabilities'] !== null ? params['capabilities'] : {}) as JsonObject;
+    const caps = (
+      typeof params['capabilities'] === 'object' && params['capabilities'] !== null ? params['capabilities'] : {}
+    ) as JsonObject;
     const session = this.options.sessions.create(result['protocolVersion'] as string, caps, principal);
-    const channel = new ResponseChannel(res, { sse: acc.sse && !acc.json, keepAliveMs: 0, headers: { 'mcp-session-id': session.id } });
+    const channel = new ResponseChannel(res, {
+      sse: acc.sse && !acc.json,
+      keepAliveMs: 0,
+      headers: { 'mcp-session-id': session.id },
+    });
     channel.finish({ jsonrpc: '2.0', id: msg.id, result });
   }
 
@@ -272,8 +328,10 @@ export class McpHttpHandler {
         return;
       }
       const request = msg as JsonRpcRequest;
-      if (request.method === 'initialize') throw new GatewayError('TG_INVALID_REQUEST', 'The session is already initialized');
-      if (!this.options.dispatcher.has(request.method, 'legacy')) throw new GatewayError('TG_METHOD_NOT_FOUND', `Method not found: ${request.method}`);
+      if (request.method === 'initialize')
+        throw new GatewayError('TG_INVALID_REQUEST', 'The session is already initialized');
+      if (!this.options.dispatcher.has(request.method, 'legacy'))
+        throw new GatewayError('TG_METHOD_NOT_FOUND', `Method not found: ${request.method}`);
       const channel = new ResponseChannel(res, { sse: acc.sse, keepAliveMs: this.keepAliveMs });
       const controller = new AbortController();
       session.inflight.set(request.id, controller);
@@ -312,7 +370,10 @@ export class McpHttpHandler {
     const sessionId = header(req, 'mcp-session-id');
     if (sessionId === undefined) {
       // Modern clients have no GET stream (spec 2026-07-28 backward compatibility: 405).
-      throw new GatewayError('TG_METHOD_NOT_ALLOWED', 'GET needs an Mcp-Session-Id (legacy); 2026-07-28 clients use subscriptions/listen');
+      throw new GatewayError(
+        'TG_METHOD_NOT_ALLOWED',
+        'GET needs an Mcp-Session-Id (legacy); 2026-07-28 clients use subscriptions/listen',
+      );
     }
     if (!accepts(req).sse) throw new GatewayError('TG_NOT_ACCEPTABLE', 'GET needs Accept: text/event-stream');
     const session = this.session(sessionId);
@@ -333,13 +394,17 @@ export class McpHttpHandler {
     const sessionId = header(req, 'mcp-session-id');
     if (sessionId === undefined) throw new GatewayError('TG_SESSION_REQUIRED', 'DELETE needs an Mcp-Session-Id');
     this.session(sessionId);
-    this.options.sessions.delete(sessionId, new GatewayError('TG_SESSION_NOT_FOUND', 'Session terminated by the client'));
+    this.options.sessions.delete(
+      sessionId,
+      new GatewayError('TG_SESSION_NOT_FOUND', 'Session terminated by the client'),
+    );
     res.writeHead(200).end();
   }
 
   private session(id: string): LegacySession {
     const s = this.options.sessions.get(id);
-    if (s === undefined) throw new GatewayError('TG_SESSION_NOT_FOUND', 'Session not found: it expired or was terminated; re-initialize');
+    if (s === undefined)
+      throw new GatewayError('TG_SESSION_NOT_FOUND', 'Session not found: it expired or was terminated; re-initialize');
     return s;
   }
 
@@ -356,18 +421,30 @@ export class McpHttpHandler {
   private async checkPrincipal(req: IncomingMessage, session: LegacySession): Promise<void> {
     if (this.options.authenticate === undefined) return;
     const p = await this.authenticate(req);
-    if (p.subject !== session.principal.subject) {
+    // Subject and method together: a bearer token whose `sub` happens to read `key:<id>` must not ride an
+    // API-key session (or the other way round).
+    if (p.subject !== session.principal.subject || p.authMethod !== session.principal.authMethod) {
       throw new GatewayError('TG_SESSION_NOT_FOUND', 'Session not found for this credential; re-initialize');
     }
   }
 
-  private async dispatch(channel: ResponseChannel, id: RequestId, method: string, params: JsonObject | undefined, ctx: RequestContext): Promise<void> {
+  private async dispatch(
+    channel: ResponseChannel,
+    id: RequestId,
+    method: string,
+    params: JsonObject | undefined,
+    ctx: RequestContext,
+  ): Promise<void> {
     try {
       const result = await this.options.dispatcher.handle(method, params, ctx);
       channel.finish({ jsonrpc: '2.0', id, result });
     } catch (err) {
       const wire = toWireError(err, ctx.era, this.options.logger, ctx.correlationId ?? '');
-      channel.finish(errorResponse(id, wire.error.code, wire.error.message, wire.error.data), wire.httpStatus, wire.headers);
+      channel.finish(
+        errorResponse(id, wire.error.code, wire.error.message, wire.error.data),
+        wire.httpStatus,
+        wire.headers,
+      );
     }
   }
 

@@ -30,7 +30,7 @@ describe('JsonRpcPeer', () => {
     const updates: number[] = [];
     const ac = new AbortController();
     const p = peer.request('slow', {}, { signal: ac.signal, onProgress: (u) => updates.push(u.progress) });
-    const req = sent[0] as { id: number; params: { _meta: { progressToken: string } } };
+    const req = sent[0] as unknown as { id: number; params: { _meta: { progressToken: string } } };
     peer.receive({
       jsonrpc: '2.0',
       method: 'notifications/progress',

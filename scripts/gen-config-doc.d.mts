@@ -1,0 +1,2 @@
+/** Renders docs/config.md from the configuration schema. */
+export function renderConfigDoc(): string;
