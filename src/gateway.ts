@@ -76,7 +76,10 @@ export class Gateway {
     const redactor = options.redactor ?? createRedactor({ config: loaded.config.redaction });
     this.logger =
       options.logger ??
-      createLogger({ level: loaded.config.log.level, ...(loaded.config.redaction.logs ? { redact: redactor.redactLine } : {}) });
+      createLogger({
+        level: loaded.config.log.level,
+        ...(loaded.config.redaction.logs ? { redact: redactor.redactLine } : {}),
+      });
     this.security = new Security({ loaded, logger: this.logger, registry: this.metrics.registry, redactor });
     const client: ClientIdentity = {
       name: 'toolgate',
@@ -190,7 +193,10 @@ export class Gateway {
         const upstream = this.upstreams.get(name);
         // A local module that fails to load is a configuration error: do not start half-configured.
         if (upstream?.kind === 'local') throw r.reason;
-        this.logger.warn({ upstream: name, err: (r.reason as Error).message }, 'upstream did not start; it will be retried in the background');
+        this.logger.warn(
+          { upstream: name, err: (r.reason as Error).message },
+          'upstream did not start; it will be retried in the background',
+        );
       }
     }
     await Promise.all(names.map((n) => this.catalog.refresh(n)));
@@ -203,11 +209,18 @@ export class Gateway {
       } catch (err) {
         await this.closeUpstreams();
         await this.security.stop();
-        throw new GatewayError('TG_STARTUP_FAILED', `cannot listen on ${this.config.listen.host}:${this.config.listen.port}: ${(err as Error).message}`, {
-          cause: err,
-        });
+        throw new GatewayError(
+          'TG_STARTUP_FAILED',
+          `cannot listen on ${this.config.listen.host}:${this.config.listen.port}: ${(err as Error).message}`,
+          {
+            cause: err,
+          },
+        );
       }
-      this.logger.info({ url: this.url, upstreams: names, tools: this.catalog.listTools().length }, 'toolgate listening');
+      this.logger.info(
+        { url: this.url, upstreams: names, tools: this.catalog.listTools().length },
+        'toolgate listening',
+      );
     }
   }
 
@@ -216,7 +229,10 @@ export class Gateway {
    * (each still gets an answer), end listen streams and sessions, then stop upstreams. Idempotent.
    */
   stop(options: { drainTimeoutMs?: number; upstreamGraceMs?: number } = {}): Promise<void> {
-    this.stopping ??= this.doStop(options.drainTimeoutMs ?? this.config.shutdown.drainTimeoutMs, options.upstreamGraceMs);
+    this.stopping ??= this.doStop(
+      options.drainTimeoutMs ?? this.config.shutdown.drainTimeoutMs,
+      options.upstreamGraceMs,
+    );
     return this.stopping;
   }
 
@@ -226,7 +242,10 @@ export class Gateway {
     const drained = await this.waitForDrain(drainTimeoutMs);
     if (!drained) {
       this.logger.warn({ inflight: this.inflight }, 'drain deadline reached; cancelling remaining calls');
-      const reason = new GatewayError('TG_CANCELLED', 'The gateway is shutting down and cancelled this call. Retry it.');
+      const reason = new GatewayError(
+        'TG_CANCELLED',
+        'The gateway is shutting down and cancelled this call. Retry it.',
+      );
       this.mcp.abortAll(reason);
       this.shutdown.abort(reason);
       await this.waitForDrain(2000);
@@ -235,7 +254,9 @@ export class Gateway {
     this.sessions.closeAll(new GatewayError('TG_SHUTTING_DOWN', 'The gateway is shutting down'));
     this.catalog.close();
     // After the drain (every call has been recorded), before upstreams close: write the audit tail, close the store.
-    await this.security.stop().catch((err: unknown) => this.logger.error({ err }, 'security services did not stop cleanly'));
+    await this.security
+      .stop()
+      .catch((err: unknown) => this.logger.error({ err }, 'security services did not stop cleanly'));
     await this.closeUpstreams(upstreamGraceMs);
     this.http?.closeAll();
     await accepting;
@@ -243,7 +264,9 @@ export class Gateway {
   }
 
   private async closeUpstreams(graceMs?: number): Promise<void> {
-    await Promise.allSettled([...this.upstreams.values()].map((u) => u.close(graceMs === undefined ? {} : { graceMs })));
+    await Promise.allSettled(
+      [...this.upstreams.values()].map((u) => u.close(graceMs === undefined ? {} : { graceMs })),
+    );
   }
 
   private waitForDrain(ms: number): Promise<boolean> {
@@ -307,7 +330,8 @@ export class Gateway {
 
   private readyz(_req: IncomingMessage, res: ServerResponse): void {
     const upstreams: Record<string, { state: UpstreamState; required: boolean }> = {};
-    for (const [name, u] of this.upstreams) upstreams[name] = { state: u.state, required: this.config.upstreams[name]?.required !== false };
+    for (const [name, u] of this.upstreams)
+      upstreams[name] = { state: u.state, required: this.config.upstreams[name]?.required !== false };
     const ready = this.isReady();
     sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : this.draining ? 'draining' : 'not ready', upstreams });
   }

@@ -5,6 +5,8 @@ import { fileURLToPath } from 'node:url';
 export default function setup(): void {
   const dist = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
   if (!existsSync(dist)) {
-    throw new Error('dist/ is missing: run the suite with `npm test` (it builds first), or `npm run build` before `vitest`.');
+    throw new Error(
+      'dist/ is missing: run the suite with `npm test` (it builds first), or `npm run build` before `vitest`.',
+    );
   }
 }

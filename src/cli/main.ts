@@ -10,19 +10,38 @@ interface CommandEntry {
 
 // Commands are loaded lazily so `toolgate check` does not pay for the gateway's imports and vice versa.
 const COMMANDS: Record<string, CommandEntry> = {
-  serve: { summary: 'run the gateway (HTTP face, or --stdio)', load: async () => (await import('./serve.js')).serveCommand },
-  config: { summary: 'validate a config file or print its JSON Schema', load: async () => (await import('./config.js')).configCommand },
-  check: { summary: 'grade any MCP server against the production checklist', load: async () => (await import('./check.js')).checkCommand },
+  serve: {
+    summary: 'run the gateway (HTTP face, or --stdio)',
+    load: async () => (await import('./serve.js')).serveCommand,
+  },
+  config: {
+    summary: 'validate a config file or print its JSON Schema',
+    load: async () => (await import('./config.js')).configCommand,
+  },
+  check: {
+    summary: 'grade any MCP server against the production checklist',
+    load: async () => (await import('./check.js')).checkCommand,
+  },
   bench: { summary: 'load-test an MCP server or gateway', load: async () => (await import('./bench.js')).benchCommand },
   keys: { summary: 'create, list and revoke API keys', load: async () => (await import('./keys.js')).keysCommand },
   audit: { summary: 'query or tail the audit log', load: async () => (await import('./audit.js')).auditCommand },
-  tools: { summary: 'list tool pins and approve changed tools', load: async () => (await import('./tools.js')).toolsCommand },
+  tools: {
+    summary: 'list tool pins and approve changed tools',
+    load: async () => (await import('./tools.js')).toolsCommand,
+  },
 };
 
 /** Usage text of the top-level command. */
 export function usage(): string {
   const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(8)} ${c.summary}`);
-  return ['Usage: toolgate <command> [options]', '', 'Commands:', ...lines, '', 'Run `toolgate <command> --help` for the options of a command.'].join('\n');
+  return [
+    'Usage: toolgate <command> [options]',
+    '',
+    'Commands:',
+    ...lines,
+    '',
+    'Run `toolgate <command> --help` for the options of a command.',
+  ].join('\n');
 }
 
 /** Entry point of the `toolgate` binary. */

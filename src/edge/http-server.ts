@@ -84,7 +84,11 @@ export class HttpEdge {
     }
     if (isGatewayError(err)) {
       const status = err.spec.httpStatus ?? 500;
-      const body: Record<string, unknown> = { jsonrpc: '2.0', id: null, error: { code: err.spec.jsonRpcCode ?? -32600, message: err.message, data: { code: err.code } } };
+      const body: Record<string, unknown> = {
+        jsonrpc: '2.0',
+        id: null,
+        error: { code: err.spec.jsonRpcCode ?? -32600, message: err.message, data: { code: err.code } },
+      };
       sendJson(res, status, body, err.headers);
       return;
     }

@@ -89,7 +89,11 @@ export const POLICY_CHAIN: readonly PolicySlot[] = [
 ];
 
 /** Builds a tool's composed chain (once per catalog build, never per request). */
-export function buildToolChain(ctx: PolicyBuildContext, slots: readonly PolicySlot[] = POLICY_CHAIN, terminal: Next = callUpstreamTool): Next {
+export function buildToolChain(
+  ctx: PolicyBuildContext,
+  slots: readonly PolicySlot[] = POLICY_CHAIN,
+  terminal: Next = callUpstreamTool,
+): Next {
   const policies: Policy[] = [];
   for (const slot of slots) {
     const p = slot.build(ctx);

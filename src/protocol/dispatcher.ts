@@ -245,7 +245,8 @@ export class Dispatcher {
     const entry = this.options.catalog.resolveTool(name);
     if (
       entry === undefined ||
-      (!this.authorizer.toolVisible(ctx.principal, entry) && this.authorizer.explainDenial?.(ctx.principal, 'tool', entry.name) === undefined)
+      (!this.authorizer.toolVisible(ctx.principal, entry) &&
+        this.authorizer.explainDenial?.(ctx.principal, 'tool', entry.name) === undefined)
     ) {
       throw new GatewayError('TG_UNKNOWN_TOOL', `Unknown tool: ${name}`, { data: { name } });
     }

@@ -46,7 +46,10 @@ export class HttpUpstream extends SupervisedUpstream {
   /** The last Retry-After an upstream sent with a 429/503 (the SDK's HTTP error does not carry headers). */
   private retryAfter: { ms: number; at: number } | undefined;
   /** fetch for the SDK transport: notes Retry-After on 429/503 answers, so the retry policy can honour it. */
-  private readonly fetchNotingRetryAfter = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+  private readonly fetchNotingRetryAfter = async (
+    input: string | URL | Request,
+    init?: RequestInit,
+  ): Promise<Response> => {
     const response = await fetch(input, init);
     if (response.status === 429 || response.status === 503) {
       const ms = parseRetryAfter(response.headers.get('retry-after'));
@@ -172,7 +175,10 @@ export class HttpUpstream extends SupervisedUpstream {
         ? { capabilities: this.options.client.capabilities }
         : { capabilities: this.options.client.capabilities, versionNegotiation },
     );
-    const transport = new StreamableHTTPClientTransport(new URL(cfg.url), { requestInit: { headers: cfg.headers }, fetch: this.fetchNotingRetryAfter });
+    const transport = new StreamableHTTPClientTransport(new URL(cfg.url), {
+      requestInit: { headers: cfg.headers },
+      fetch: this.fetchNotingRetryAfter,
+    });
     client.onerror = (err) => this.log.debug({ err: err.message }, 'upstream transport error');
     client.onclose = () => {
       if (this.client === client && !this.lifecycle.isStopped && this.lifecycle.state === 'up') {
@@ -272,7 +278,10 @@ export class HttpUpstream extends SupervisedUpstream {
       const retryable = status === 429 || (status !== undefined && status >= 500);
       // Noted by our fetch just before the SDK threw; a stale value (another request's, long ago) is ignored.
       const noted = this.retryAfter;
-      const retryAfterMs = (status === 429 || status === 503) && noted !== undefined && Date.now() - noted.at < 1000 ? noted.ms : undefined;
+      const retryAfterMs =
+        (status === 429 || status === 503) && noted !== undefined && Date.now() - noted.at < 1000
+          ? noted.ms
+          : undefined;
       return new GatewayError(
         retryable ? 'TG_UPSTREAM_TRANSPORT' : 'TG_UPSTREAM_PROTOCOL',
         `The upstream "${this.name}" answered HTTP ${String(status)}${data?.statusText ? ` ${data.statusText}` : ''}.`,
