@@ -213,6 +213,19 @@ async function stdioLoad(peer) {
   return { rps: done / elapsed, errors, done };
 }
 
+/** The policy sets of issues 3 and 4 switched off (as in bench/configs/core.yaml). */
+const CORE_POLICIES_OFF = `store:
+  kind: memory
+defaults:
+  validate: { enabled: false }
+  output: { schema: off, maxBytes: 0 }
+  retry: { enabled: false }
+  circuitBreaker: { tool: { enabled: false }, upstream: { enabled: false } }
+audit: { enabled: false }
+redaction: { secrets: false, pii: false, logs: false }
+pinning: { enabled: false }
+`;
+
 function gatewayConfig(upstreams) {
   const dir = mkdtempSync(join(tmpdir(), 'toolgate-bench-'));
   const file = join(dir, 'toolgate.yaml');
@@ -363,24 +376,28 @@ if (opts.only === undefined || opts.only === 'b') {
     ],
   ]) {
     const direct = await startStdio(process.execPath, [server, ...serverArgs]);
-    const gw = await startGateway(
-      gatewayConfig(
-        `  echo:\n    kind: stdio\n    command: ${process.execPath}\n    args: [${[server, ...serverArgs].map((a) => JSON.stringify(a)).join(', ')}]\n`,
-      ),
-    );
+    const upstream = `  echo:\n    kind: stdio\n    command: ${process.execPath}\n    args: [${[server, ...serverArgs].map((a) => JSON.stringify(a)).join(', ')}]\n`;
+    // The core (target) and the shipped defaults (informational), as in A.
+    const core = await startGateway(gatewayConfig(upstream + CORE_POLICIES_OFF));
+    const defaults = await startGateway(gatewayConfig(upstream + 'store:\n  kind: memory\n'));
     await compare(label, { name: 'direct stdio client', pid: direct.pid, load: direct.load }, [
       {
-        name: 'toolgate → stdio, modern HTTP client',
-        pid: gw.pid,
-        load: () => httpLoad(gw.url, modernCall('echo__echo', { text: 'hello' }), echoCheck),
+        name: 'toolgate core → stdio, modern HTTP client',
+        pid: core.pid,
+        load: () => httpLoad(core.url, modernCall('echo__echo', { text: 'hello' }), echoCheck),
       },
       {
-        name: 'toolgate → stdio, legacy HTTP client',
-        pid: gw.pid,
-        load: () => httpLoad(gw.url, legacyCall('echo__echo', { text: 'hello' }), echoCheck),
+        name: 'toolgate core → stdio, legacy HTTP client',
+        pid: core.pid,
+        load: () => httpLoad(core.url, legacyCall('echo__echo', { text: 'hello' }), echoCheck),
+      },
+      {
+        name: 'toolgate defaults → stdio, modern HTTP client',
+        pid: defaults.pid,
+        load: () => httpLoad(defaults.url, modernCall('echo__echo', { text: 'hello' }), echoCheck),
       },
     ]);
-    await Promise.all([direct.stop(), gw.stop()]);
+    await Promise.all([direct.stop(), core.stop(), defaults.stop()]);
   }
 }
 
