@@ -20,6 +20,8 @@ import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
 import { JsonRpcPeer } from '../dist/jsonrpc/peer.js';
 import { readLines } from '../dist/jsonrpc/line-reader.js';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { cpuMs, median } from './lib/gateway-load.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const { values: opts } = parseArgs({
@@ -76,21 +78,19 @@ async function startProcess(args, readyPattern, env = {}) {
   };
 }
 
-/** Closed-loop HTTP load: CONCURRENCY workers over keep-alive connections, each sends the next request on answer. */
-async function httpLoad(url, makeRequest, check) {
-  const u = new URL(url);
-  const pool = new Pool(u.origin, { connections: CONCURRENCY, pipelining: 1, keepAliveTimeout: 60_000 });
+/**
+ * Runs CONCURRENCY closed-loop workers (`call(w)` resolves true for a good answer) for WARMUP then SECONDS seconds;
+ * returns good answers per measured second, bad answers, and the measured count.
+ */
+async function closedLoopRun(call) {
   let done = 0;
   let errors = 0;
   let measuring = false;
   let stop = false;
   const worker = async (w) => {
-    const req = await makeRequest(pool, u, w);
     while (!stop) {
       try {
-        const res = await pool.request(req);
-        const text = await res.body.text();
-        if (res.statusCode !== 200 || !check(text)) errors++;
+        if (!(await call(w))) errors++;
         else if (measuring) done++;
       } catch {
         errors++;
@@ -106,8 +106,21 @@ async function httpLoad(url, makeRequest, check) {
   const elapsed = (performance.now() - t0) / 1000;
   stop = true;
   await Promise.all(workers);
-  await pool.close();
   return { rps: done / elapsed, errors, done };
+}
+
+/** Closed-loop HTTP load: CONCURRENCY workers over keep-alive connections, each sends the next request on answer. */
+async function httpLoad(url, makeRequest, check) {
+  const u = new URL(url);
+  const pool = new Pool(u.origin, { connections: CONCURRENCY, pipelining: 1, keepAliveTimeout: 60_000 });
+  const requests = await Promise.all(Array.from({ length: CONCURRENCY }, (_, w) => makeRequest(pool, u, w)));
+  const r = await closedLoopRun(async (w) => {
+    const res = await pool.request(requests[w]);
+    const text = await res.body.text();
+    return res.statusCode === 200 && check(text);
+  });
+  await pool.close();
+  return r;
 }
 
 const body = (id, method, params) => JSON.stringify({ jsonrpc: '2.0', id, method, params });
@@ -185,51 +198,23 @@ async function startStdio(command, args) {
 }
 
 /** Closed-loop stdio load: CONCURRENCY requests in flight on the one connection. */
-async function stdioLoad(peer) {
-  let done = 0;
-  let errors = 0;
-  let measuring = false;
-  let stop = false;
-  const worker = async () => {
-    while (!stop) {
-      try {
-        const r = await peer.request('tools/call', { name: 'echo', arguments: { text: 'hello' } });
-        if (!Array.isArray(r.content)) errors++;
-        else if (measuring) done++;
-      } catch {
-        errors++;
-      }
-    }
-  };
-  const workers = Array.from({ length: CONCURRENCY }, worker);
-  await new Promise((r) => setTimeout(r, WARMUP * 1000));
-  measuring = true;
-  const t0 = performance.now();
-  await new Promise((r) => setTimeout(r, SECONDS * 1000));
-  measuring = false;
-  const elapsed = (performance.now() - t0) / 1000;
-  stop = true;
-  await Promise.all(workers);
-  return { rps: done / elapsed, errors, done };
+function stdioLoad(peer) {
+  return closedLoopRun(async () => {
+    const r = await peer.request('tools/call', { name: 'echo', arguments: { text: 'hello' } });
+    return Array.isArray(r.content);
+  });
 }
 
-/** The policy sets of issues 3 and 4 switched off (as in bench/configs/core.yaml). */
-const CORE_POLICIES_OFF = `store:
-  kind: memory
-defaults:
-  validate: { enabled: false }
-  output: { schema: off, maxBytes: 0 }
-  retry: { enabled: false }
-  circuitBreaker: { tool: { enabled: false }, upstream: { enabled: false } }
-audit: { enabled: false }
-redaction: { secrets: false, pii: false, logs: false }
-pinning: { enabled: false }
-`;
+/** bench/configs/core.yaml (issues 3 and 4 policy sets off) with other upstreams: the core gateway of B. */
+function coreConfig(upstreams) {
+  const core = parseYaml(readFileSync(join(ROOT, 'bench/configs/core.yaml'), 'utf8'));
+  return gatewayConfig(upstreams, stringifyYaml({ ...core, listen: undefined, log: undefined, upstreams: undefined }));
+}
 
-function gatewayConfig(upstreams) {
+function gatewayConfig(upstreams, extra = '') {
   const dir = mkdtempSync(join(tmpdir(), 'toolgate-bench-'));
   const file = join(dir, 'toolgate.yaml');
-  writeFileSync(file, `listen:\n  port: 0\nlog:\n  level: warn\nupstreams:\n${upstreams}`);
+  writeFileSync(file, `listen:\n  port: 0\nlog:\n  level: warn\nupstreams:\n${upstreams}${extra}`);
   return file;
 }
 
@@ -241,36 +226,13 @@ async function startGateway(configFile) {
   return { url: g.match[1], pid: g.child.pid, stop: g.stop };
 }
 
-/** CPU time (user + system, ms) a process and its descendants have used so far, from /proc. */
-function cpuMs(pid) {
-  let total = 0;
-  const walk = (p) => {
-    try {
-      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      total += ((Number(f[11]) + Number(f[12])) * 1000) / 100; // utime + stime in clock ticks (100 Hz)
-      const kids = readFileSync(`/proc/${p}/task/${p}/children`, 'utf8').trim();
-      for (const k of kids ? kids.split(' ') : []) walk(Number(k));
-    } catch {
-      // gone
-    }
-  };
-  walk(pid);
-  return total;
-}
-
 /** Runs `load` while measuring the CPU the target's process tree spends per completed call. */
 async function measured(pid, load) {
-  const before = cpuMs(pid);
+  const before = cpuMs(pid, { tree: true });
   const r = await load();
-  const cpu = cpuMs(pid) - before;
+  const cpu = cpuMs(pid, { tree: true }) - before;
   return { ...r, cpuUsPerCall: r.done > 0 ? (cpu * 1000) / r.done : NaN };
 }
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 /**
  * Alternates reference and candidates for ROUNDS rounds (ref, c1, c2, ref, c1, c2, …): a burst of load from
@@ -378,7 +340,7 @@ if (opts.only === undefined || opts.only === 'b') {
     const direct = await startStdio(process.execPath, [server, ...serverArgs]);
     const upstream = `  echo:\n    kind: stdio\n    command: ${process.execPath}\n    args: [${[server, ...serverArgs].map((a) => JSON.stringify(a)).join(', ')}]\n`;
     // The core (target) and the shipped defaults (informational), as in A.
-    const core = await startGateway(gatewayConfig(upstream + CORE_POLICIES_OFF));
+    const core = await startGateway(coreConfig(upstream));
     const defaults = await startGateway(gatewayConfig(upstream + 'store:\n  kind: memory\n'));
     await compare(label, { name: 'direct stdio client', pid: direct.pid, load: direct.load }, [
       {

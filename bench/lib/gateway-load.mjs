@@ -36,15 +36,26 @@ export async function serveGateway(file) {
   return { url, pid: child.pid, stop: () => child.kill('SIGTERM') };
 }
 
-/** CPU time (user + system, ms) a process has used so far, from /proc (Linux); NaN elsewhere. */
-export function cpuMs(pid) {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // utime + stime, 100 Hz clock ticks
-  } catch {
-    return Number.NaN;
-  }
+/**
+ * CPU time (user + system, ms) a process has used so far, from /proc (Linux); NaN elsewhere. With `tree`, its
+ * descendants are counted too (a gateway and the stdio children it supervises).
+ */
+export function cpuMs(pid, { tree = false } = {}) {
+  let total = Number.NaN;
+  const walk = (p) => {
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      total = (Number.isNaN(total) ? 0 : total) + ((Number(f[11]) + Number(f[12])) * 1000) / 100; // 100 Hz ticks
+      if (!tree) return;
+      const kids = readFileSync(`/proc/${p}/task/${p}/children`, 'utf8').trim();
+      for (const k of kids ? kids.split(' ') : []) walk(Number(k));
+    } catch {
+      // gone
+    }
+  };
+  walk(pid);
+  return total;
 }
 
 /**

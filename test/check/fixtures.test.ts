@@ -27,7 +27,7 @@ afterAll(async () => {
   for (const s of servers) await s.stop();
 });
 
-const only = (group: string): string[] => ['--only', group, '--fail-on', 'none'];
+const checkGroup = (group: string): string[] => ['--only', group, '--fail-on', 'none'];
 
 describe('toolgate check on clean fixtures', () => {
   it('grades the clean stdio fixture A with no findings and exit code 0', async () => {
@@ -68,7 +68,7 @@ describe('toolgate check on clean fixtures', () => {
 
   it('passes the header/body checks on an SDK v2 server (2026-07-28)', async () => {
     const s = await http('http-clean-modern');
-    const { report } = await checkJson([...only('http'), s.url]);
+    const { report } = await checkJson([...checkGroup('http'), s.url]);
     tally(report);
     expect(report.target.era).toBe('modern');
     expect(report.findings).toEqual([]);
@@ -78,7 +78,7 @@ describe('toolgate check on clean fixtures', () => {
   it('passes D5 for an authenticated server on a non-loopback name', async () => {
     const s = await http('http-clean', { FIXTURE_HOST: 'mcp.example.test' });
     const { report } = await checkJson([
-      ...only('auth'),
+      ...checkGroup('auth'),
       '--bearer',
       'good-token',
       '--resolve',
@@ -93,7 +93,7 @@ describe('toolgate check on clean fixtures', () => {
 
 describe('toolgate check on broken fixtures (each violates one group)', () => {
   it('finds every protocol violation', async () => {
-    const { run, report } = await checkJson([...only('protocol'), ...fixture('broken-protocol')]);
+    const { run, report } = await checkJson([...checkGroup('protocol'), ...fixture('broken-protocol')]);
     tally(report);
     expect(run.code).toBe(0); // --fail-on none
     expect(ids(report)).toEqual(
@@ -107,7 +107,7 @@ describe('toolgate check on broken fixtures (each violates one group)', () => {
   });
 
   it('finds stdout noise, slow start and a server that needs SIGKILL', async () => {
-    const { report } = await checkJson([...only('stdio'), ...fixture('broken-stdio')]);
+    const { report } = await checkJson([...checkGroup('stdio'), ...fixture('broken-stdio')]);
     tally(report);
     expect(ids(report)).toEqual(['TG-CHK-B1', 'TG-CHK-B2', 'TG-CHK-B3']);
     expect(report.findings.find((f) => f.id === 'TG-CHK-B1')?.evidence).toContain('belongs on stderr');
@@ -116,7 +116,7 @@ describe('toolgate check on broken fixtures (each violates one group)', () => {
   });
 
   it('finds metadata problems, including the seed 000 description and tool-count limits', async () => {
-    const { report } = await checkJson([...only('metadata'), ...fixture('broken-metadata')]);
+    const { report } = await checkJson([...checkGroup('metadata'), ...fixture('broken-metadata')]);
     tally(report);
     expect(ids(report)).toEqual([
       'TG-CHK-E1',
@@ -138,7 +138,7 @@ describe('toolgate check on broken fixtures (each violates one group)', () => {
   });
 
   it('finds loose schemas and a server that does not enforce them', async () => {
-    const { report } = await checkJson([...only('schema'), ...fixture('broken-schema')]);
+    const { report } = await checkJson([...checkGroup('schema'), ...fixture('broken-schema')]);
     tally(report);
     expect(ids(report)).toEqual(['TG-CHK-F1', 'TG-CHK-F2', 'TG-CHK-F3', 'TG-CHK-F4', 'TG-CHK-F5', 'TG-CHK-F6']);
     const f6 = report.findings.filter((f) => f.id === 'TG-CHK-F6').map((f) => f.subject);
@@ -151,7 +151,7 @@ describe('toolgate check on broken fixtures (each violates one group)', () => {
   });
 
   it('counts tokens with a named tokenizer and flags an oversized tool list', async () => {
-    const { report } = await checkJson([...only('tokens'), ...fixture('broken-tokens')]);
+    const { report } = await checkJson([...checkGroup('tokens'), ...fixture('broken-tokens')]);
     tally(report);
     expect(ids(report)).toEqual(['TG-CHK-G1', 'TG-CHK-G2']);
     expect(report.findings.find((f) => f.id === 'TG-CHK-G1')?.evidence).toMatch(/o200k_base .* of a 128k window/);
@@ -160,7 +160,7 @@ describe('toolgate check on broken fixtures (each violates one group)', () => {
 
   it('finds internal errors, a hang and a crash under bad input', async () => {
     const { report } = await checkJson([
-      ...only('robustness'),
+      ...checkGroup('robustness'),
       '--timeout-ms',
       '3000',
       ...fixture('broken-robustness'),
@@ -172,7 +172,7 @@ describe('toolgate check on broken fixtures (each violates one group)', () => {
   });
 
   it('proves path traversal, command injection and SSRF by their effects', async () => {
-    const { report } = await checkJson([...only('robustness'), ...fixture('broken-attacks')]);
+    const { report } = await checkJson([...checkGroup('robustness'), ...fixture('broken-attacks')]);
     tally(report);
     const h3 = report.findings.filter((f) => f.id === 'TG-CHK-H3');
     expect(h3.map((f) => f.subject).sort()).toEqual(['fetch_page ssrf', 'ping_host command', 'read_file path']);
@@ -181,7 +181,7 @@ describe('toolgate check on broken fixtures (each violates one group)', () => {
   });
 
   it('finds planted canaries, secret formats, stack traces and internal paths', async () => {
-    const { report } = await checkJson([...only('leakage'), ...fixture('broken-leakage')]);
+    const { report } = await checkJson([...checkGroup('leakage'), ...fixture('broken-leakage')]);
     tally(report);
     expect(ids(report)).toEqual(['TG-CHK-I1', 'TG-CHK-I2', 'TG-CHK-I3', 'TG-CHK-I4']);
     const i1 = report.findings.filter((f) => f.id === 'TG-CHK-I1');
@@ -193,16 +193,16 @@ describe('toolgate check on broken fixtures (each violates one group)', () => {
 
   it('finds hidden Unicode, model-directed instructions, blobs, cross-tool steering and a rug pull', async () => {
     const pin = join(mkdtempSync(join(tmpdir(), 'tg-pin-')), 'pins.json');
-    const first = await checkJson([...only('poisoning'), '--pin', pin, ...fixture('broken-poisoning')]);
+    const first = await checkJson([...checkGroup('poisoning'), '--pin', pin, ...fixture('broken-poisoning')]);
     tally(first.report);
     expect(ids(first.report)).toEqual(['TG-CHK-J1', 'TG-CHK-J2', 'TG-CHK-J3', 'TG-CHK-J4']);
     expect(statuses(first.report).get('TG-CHK-J5')).toBe('skip');
     expect(first.report.findings.find((f) => f.id === 'TG-CHK-J1')?.evidence).toContain('spell "send the chat log"');
-    const same = await checkJson([...only('poisoning'), '--pin', pin, ...fixture('broken-poisoning')]);
+    const same = await checkJson([...checkGroup('poisoning'), '--pin', pin, ...fixture('broken-poisoning')]);
     tally(same.report);
     expect(statuses(same.report).get('TG-CHK-J5')).toBe('pass');
     const changed = await checkJson([
-      ...only('poisoning'),
+      ...checkGroup('poisoning'),
       '--pin',
       pin,
       '--env',
@@ -217,7 +217,7 @@ describe('toolgate check on broken fixtures (each violates one group)', () => {
 
   it('measures latency percentiles and flags slow lists and tools', async () => {
     const { report } = await checkJson([
-      ...only('performance'),
+      ...checkGroup('performance'),
       '--perf-samples',
       '4',
       ...fixture('broken-performance'),
@@ -229,7 +229,7 @@ describe('toolgate check on broken fixtures (each violates one group)', () => {
 
   it('finds DNS-rebinding exposure, session and version errors over legacy HTTP', async () => {
     const s = await http('http-broken-transport');
-    const { report } = await checkJson([...only('http'), s.url]);
+    const { report } = await checkJson([...checkGroup('http'), s.url]);
     tally(report);
     expect(ids(report)).toEqual(['TG-CHK-C1', 'TG-CHK-C2', 'TG-CHK-C3', 'TG-CHK-C4', 'TG-CHK-C6']);
     expect(report.findings.find((f) => f.id === 'TG-CHK-C3')?.evidence).toContain('HTTP 400 (expected 404');
@@ -237,7 +237,7 @@ describe('toolgate check on broken fixtures (each violates one group)', () => {
 
   it('finds header/body mismatches accepted over 2026-07-28 HTTP', async () => {
     const s = await http('http-broken-modern');
-    const { report } = await checkJson([...only('http'), s.url]);
+    const { report } = await checkJson([...checkGroup('http'), s.url]);
     tally(report);
     expect(report.target.era).toBe('modern');
     expect(
@@ -250,7 +250,7 @@ describe('toolgate check on broken fixtures (each violates one group)', () => {
 
   it('finds forged tokens accepted, query-string tokens, and a missing challenge and metadata', async () => {
     const s = await http('http-broken-auth');
-    const { report } = await checkJson([...only('auth'), '--bearer', 'good-token', s.url]);
+    const { report } = await checkJson([...checkGroup('auth'), '--bearer', 'good-token', s.url]);
     tally(report);
     expect(ids(report)).toEqual(['TG-CHK-D1', 'TG-CHK-D2', 'TG-CHK-D3', 'TG-CHK-D4']);
     const d3 = report.findings.filter((f) => f.id === 'TG-CHK-D3');
@@ -261,7 +261,7 @@ describe('toolgate check on broken fixtures (each violates one group)', () => {
   it('flags an open server on a non-loopback address', async () => {
     const s = await http('http-broken-transport');
     const { report } = await checkJson([
-      ...only('auth'),
+      ...checkGroup('auth'),
       '--resolve',
       'mcp.example.test:127.0.0.1',
       `http://mcp.example.test:${s.port}/mcp`,
