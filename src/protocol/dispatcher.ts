@@ -88,6 +88,13 @@ export interface DispatcherOptions {
   admit?: (method: string, ctx: RequestContext) => Promise<void> | void;
 }
 
+interface ToolMetrics {
+  ok: { inc(): void };
+  toolError: { inc(): void };
+  error: { inc(): void };
+  duration: { observe(seconds: number): void };
+}
+
 type Handler = (params: JsonObject, ctx: RequestContext) => Promise<JsonObject>;
 
 const BOTH: readonly Era[] = ['legacy', 'modern'];
@@ -109,6 +116,7 @@ const CACHEABLE = new Set([
  * in the `RequestContext` the face builds for each request, so one dispatcher serves every client safely.
  */
 export class Dispatcher {
+  private readonly metricsByEntry = new WeakMap<ToolEntry, ToolMetrics>();
   private readonly handlers = new Map<string, { eras: readonly Era[]; handle: Handler }>();
   private readonly authorizer: Authorizer;
   private readonly log: Logger;
@@ -267,10 +275,27 @@ export class Dispatcher {
       return this.adaptToolResult(result, ctx.era, entry.name);
     } finally {
       metrics.inflight.dec();
-      metrics.toolCalls.inc({ tool: entry.name, outcome });
-      metrics.toolCallDuration.observe({ tool: entry.name }, (performance.now() - started) / 1000);
+      const m = this.toolMetrics(entry);
+      (outcome === 'ok' ? m.ok : outcome === 'tool_error' ? m.toolError : m.error).inc();
+      m.duration.observe((performance.now() - started) / 1000);
       this.options.onCallEnd?.();
     }
+  }
+
+  /** Label-bound metric children of a tool, made once per catalog entry (no label hashing per call). */
+  private toolMetrics(entry: ToolEntry): ToolMetrics {
+    let m = this.metricsByEntry.get(entry);
+    if (m === undefined) {
+      const { toolCalls, toolCallDuration } = this.options.metrics;
+      m = {
+        ok: toolCalls.labels(entry.name, 'ok'),
+        toolError: toolCalls.labels(entry.name, 'tool_error'),
+        error: toolCalls.labels(entry.name, 'error'),
+        duration: toolCallDuration.labels(entry.name),
+      };
+      this.metricsByEntry.set(entry, m);
+    }
+    return m;
   }
 
   private makeCall(

@@ -322,7 +322,12 @@ describe('HTTP face: guards and input', () => {
     const ready = await fetch(new URL('/readyz', gw.url));
     expect(ready.status).toBe(200);
     expect(await ready.json()).toMatchObject({ status: 'ready', upstreams: { demo: { state: 'up' } } });
+    const before = await (await fetch(new URL('/metrics', gw.url))).text();
+    const count = (text: string): number =>
+      Number(/toolgate_tool_calls_total\{tool="demo__echo",outcome="ok"\} (\d+)/.exec(text)?.[1] ?? 0);
+    await modern('tools/call', { name: 'demo__echo', arguments: { message: 'counted' } });
     const metrics = await (await fetch(new URL('/metrics', gw.url))).text();
-    expect(metrics).toContain('toolgate_tool_calls_total');
+    expect(count(metrics)).toBe(count(before) + 1);
+    expect(metrics).toMatch(/toolgate_tool_call_duration_seconds_count\{tool="demo__echo"\} \d+/);
   });
 });
