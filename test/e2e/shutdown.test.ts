@@ -1,25 +1,18 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ROOT, TEST_SERVER, TOOLGATE_BIN } from '../helpers/paths.js';
+import { ROOT, TEST_SERVER } from '../helpers/paths.js';
 import { descendants, waitFor } from '../helpers/processes.js';
+import { serveProcess, type ServedProcess } from '../helpers/serve-process.js';
 
 afterAll(async () => {
   await waitFor(() => descendants(process.pid).length === 0, 8000, 'no child processes left');
 });
 
-interface Served {
-  proc: ChildProcess;
-  url: string;
-  exited: Promise<number | null>;
-  stderr: () => string;
-}
-
 /** Runs `toolgate serve` as a real process and learns its URL from the startup log line. */
-async function serve(extra: string): Promise<Served> {
+async function serve(extra: string): Promise<ServedProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'toolgate-shutdown-'));
   const file = join(dir, 'toolgate.yaml');
   writeFileSync(
@@ -36,16 +29,7 @@ upstreams:
     args: [${TEST_SERVER}]
 ${extra}`,
   );
-  const proc = spawn(process.execPath, [TOOLGATE_BIN, 'serve', '--config', file], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let err = '';
-  proc.stderr?.setEncoding('utf8');
-  proc.stderr?.on('data', (d: string) => (err += d));
-  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
-  await waitFor(() => err.includes('toolgate listening'), 15_000, 'gateway start');
-  const line = err.split('\n').find((l) => l.includes('toolgate listening')) as string;
-  return { proc, url: (JSON.parse(line) as { url: string }).url, exited, stderr: () => err };
+  return serveProcess(file);
 }
 
 async function client(url: string): Promise<Client> {

@@ -1,4 +1,4 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,6 +16,7 @@ import { createLogger } from '../../src/telemetry/logger.js';
 import { startGateway } from '../helpers/gateway.js';
 import { ROOT, TOOLGATE_BIN } from '../helpers/paths.js';
 import { descendants, waitFor } from '../helpers/processes.js';
+import { serveProcess } from '../helpers/serve-process.js';
 import { POSTGRES_URL, serviceSkipReason } from '../helpers/services.js';
 import { mcp, resultText } from './helpers.js';
 
@@ -217,16 +218,7 @@ upstreams:
   demo: { kind: local, module: ${join(ROOT, 'examples/tools/demo-tools.mjs')} }
 `,
     );
-    const proc = spawn(process.execPath, [TOOLGATE_BIN, 'serve', '--config', config], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let err = '';
-    proc.stderr?.setEncoding('utf8');
-    proc.stderr?.on('data', (d: string) => (err += d));
-    const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
-    await waitFor(() => err.includes('toolgate listening'), 15_000, 'gateway start');
-    const url = (JSON.parse(err.split('\n').find((l) => l.includes('toolgate listening')) as string) as { url: string })
-      .url;
+    const { proc, url, exited } = await serveProcess(config);
     const N = 30;
     const calls = Array.from({ length: N }, (_, i) =>
       mcp(url, 'tools/call', { name: 'demo__count_slowly', arguments: { n: 3, delayMs: 100 + i } }),
