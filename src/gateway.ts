@@ -6,7 +6,7 @@ import type { Config } from './config/schema.js';
 import { HttpEdge, sendJson } from './edge/http-server.js';
 import { McpHttpHandler, type Authenticate } from './edge/mcp-http.js';
 import { SessionStore } from './edge/sessions.js';
-import { GatewayError, isGatewayError } from './errors.js';
+import { GatewayError } from './errors.js';
 import type { PolicyServices } from './policies/index.js';
 import { ResilienceRegistry } from './policies/resilience-registry.js';
 import { Dispatcher, type Authorizer } from './protocol/dispatcher.js';
@@ -347,5 +347,3 @@ export class Gateway {
 export function createGateway(options: GatewayOptions): Gateway {
   return new Gateway(options);
 }
-
-export { isGatewayError };

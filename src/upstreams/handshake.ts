@@ -1,5 +1,4 @@
 import { GatewayError } from '../errors.js';
-import { RemoteError } from '../jsonrpc/peer.js';
 import { isObject, type JsonObject } from '../jsonrpc/types.js';
 import {
   CLIENT_CAPABILITIES_META_KEY,
@@ -49,11 +48,7 @@ export function modernEnvelope(version: string, client: ClientIdentity): JsonObj
  * Negotiates the era with a stdio upstream. `auto` probes `server/discover` first (spec 2026-07-28: dual-era
  * clients SHOULD); any failure or silence — never one specific error code — falls back to `initialize`.
  */
-export async function handshake(
-  conn: HandshakeConnection | HandshakeConnection['request'],
-  options: HandshakeOptions,
-): Promise<UpstreamInfo> {
-  const c: HandshakeConnection = typeof conn === 'function' ? { request: conn, notify: () => {} } : conn;
+export async function handshake(c: HandshakeConnection, options: HandshakeOptions): Promise<UpstreamInfo> {
   if (options.era !== 'legacy') {
     const probeSignal =
       options.era === 'auto'
@@ -123,5 +118,3 @@ function modernInfo(result: JsonObject): UpstreamInfo | undefined {
   if (typeof result['instructions'] === 'string') info.instructions = result['instructions'];
   return info;
 }
-
-export { RemoteError };

@@ -44,7 +44,6 @@ interface Child {
   peer: JsonRpcPeer;
   exited: Promise<void>;
   hasExited: boolean;
-  startedAt: number;
   /** Writes the stdin lines still queued by the batched writer (before stdin is ended). */
   flush: () => void;
 }
@@ -177,7 +176,6 @@ export class StdioUpstream extends SupervisedUpstream {
       peer,
       exited,
       hasExited: false,
-      startedAt: Date.now(),
       flush: () => writeLine?.flush(),
     };
     if (proc.pid !== undefined) trackGroup(proc.pid);
