@@ -35,7 +35,7 @@ function sha256(s: string): string {
  * collected in memory and written in one batch (`flush`).
  */
 export class ApiKeyService {
-  private readonly cache = new Map<string, { principal: Principal | undefined; until: number }>();
+  private readonly cache = new Map<string, { principal: Principal | undefined; keyId: string; until: number }>();
   private readonly lastUsed = new Map<string, number>();
   private readonly ttlMs: number;
   private readonly now: () => number;
@@ -82,7 +82,7 @@ export class ApiKeyService {
     const t = this.now();
     const hit = this.cache.get(key);
     if (hit !== undefined && hit.until > t) {
-      if (hit.principal !== undefined) this.lastUsed.set(hit.principal.subject.slice(4), t);
+      if (hit.principal !== undefined) this.lastUsed.set(hit.keyId, t);
       return hit.principal;
     }
     const m = KEY_FORMAT.exec(key);
@@ -118,7 +118,7 @@ export class ApiKeyService {
       const first = this.cache.keys().next();
       if (first.done !== true) this.cache.delete(first.value);
     }
-    this.cache.set(key, { principal, until });
+    this.cache.set(key, { principal, keyId: m?.[1] ?? '', until });
     return principal;
   }
 

@@ -312,7 +312,7 @@ export const StoreSchema = z
       .enum(['sqlite', 'postgres', 'memory'])
       .default('sqlite')
       .describe(
-        'sqlite: a file next to the config (pure WASM, no compiler); postgres: shared by many instances; memory: nothing survives a restart (the default when the config is not a file).',
+        'sqlite: a file next to the config (pure WASM, no compiler); postgres: shared by many instances; memory: nothing survives a restart, audit keeps the newest 100 000 records (the default when the config is not a file).',
       ),
     path: z
       .string()
@@ -323,7 +323,7 @@ export const StoreSchema = z
       .boolean()
       .default(false)
       .describe(
-        'SQLite: run the (synchronous, WebAssembly) engine in a worker thread. Default false: on the event loop it costs the least CPU per audit record (a batch of 500 blocks for a few milliseconds; a lock held by another process is waited for at most 50 ms, then the write is retried later). true: writes and lock waits never block request handling — for latency-sensitive gateways on machines with cores to spare.',
+        'SQLite: run the (synchronous, WebAssembly) engine in a worker thread. Default false: on the event loop it costs the least CPU per audit record (a batch is one transaction written 250 rows per event-loop turn, about 2 ms each, with one disk sync at the commit; a lock held by another process is waited for at most 50 ms, then the write is retried later). true: writes and lock waits never block request handling, at a higher CPU cost per record.',
       ),
   })
   .prefault({})
@@ -352,8 +352,10 @@ export const AuditSchema = z
       .int()
       .min(1)
       .max(10_000)
-      .default(500)
-      .describe('A batch is written early when it reaches this many records.'),
+      .default(5000)
+      .describe(
+        'A batch is written early when this many records wait. Each batch is one transaction, so one disk sync: at high call rates a larger batch costs less per record.',
+      ),
     maxQueue: z
       .number()
       .int()

@@ -71,15 +71,33 @@ export function createRateLimitPolicy(options: RateLimitPolicyOptions): Policy |
     );
   };
 
-  return async function rateLimitPolicy(call: ToolCall, next: Next): Promise<ToolResult> {
-    const who = principalKey(call.principal);
-    const takes: BucketTake[] = templates.map((t) => ({
-      key: t.scope === 'principal' ? `p:${who}` : t.scope === 'caller' ? callerPrefix + who : toolKey,
-      rate: t.rate,
-      cost,
-    }));
-    const r = await limiter.take(takes);
-    if (!r.ok) throw refused(r);
-    return next(call);
+  // The buckets of a principal, made on its first call: authentication hands out the same (frozen) principal
+  // object while its credential stays cached, so a steady caller allocates no bucket keys per call.
+  const takesOf = new WeakMap<Principal, readonly BucketTake[]>();
+  const bucketsOf = (p: Principal): readonly BucketTake[] => {
+    let takes = takesOf.get(p);
+    if (takes === undefined) {
+      const who = principalKey(p);
+      takes = templates.map((t) => ({
+        key: t.scope === 'principal' ? `p:${who}` : t.scope === 'caller' ? callerPrefix + who : toolKey,
+        rate: t.rate,
+        cost,
+      }));
+      takesOf.set(p, takes);
+    }
+    return takes;
+  };
+  const decide = (r: TakeResult, call: ToolCall, next: Next): Promise<ToolResult> =>
+    r.ok ? next(call) : Promise.reject(refused(r));
+
+  return function rateLimitPolicy(call: ToolCall, next: Next): Promise<ToolResult> {
+    let r: TakeResult | Promise<TakeResult>;
+    try {
+      r = limiter.take(bucketsOf(call.principal));
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+    // The memory limiter answers synchronously: no extra promise turn per call.
+    return r instanceof Promise ? r.then((x) => decide(x, call, next)) : decide(r, call, next);
   };
 }

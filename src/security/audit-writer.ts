@@ -1,4 +1,5 @@
 import { hash } from 'node:crypto';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { stableStringify } from '../catalog/fingerprint.js';
 import type { AuditConfig } from '../config/security.js';
 import type { JsonObject } from '../jsonrpc/types.js';
@@ -35,6 +36,8 @@ export interface AuditWriterOptions {
 }
 
 const RETENTION_SWEEP_MS = 60 * 60 * 1000;
+/** Records prepared (serialised, hashed, redacted) per event-loop turn when a batch is written. */
+const PREPARE_PER_TURN = 500;
 const MAX_RETRY_DELAY_MS = 30_000;
 
 /**
@@ -137,7 +140,11 @@ export class AuditWriter {
     while (this.queue.length >= (all ? 1 : this.options.config.batchSize)) {
       const size = this.options.config.batchSize;
       const batch = this.queue.slice(0, size);
-      const records = batch.map((e) => this.toRecord(e));
+      const records: AuditRecord[] = [];
+      for (let i = 0; i < batch.length; i++) {
+        if (i > 0 && i % PREPARE_PER_TURN === 0) await nextTurn(); // a big batch never holds the event loop long
+        records.push(this.toRecord(batch[i] as AuditEntry));
+      }
       try {
         await store.appendAudit(records);
       } catch (err) {

@@ -146,7 +146,15 @@ export class Security implements SecurityServices {
       ...(this.metadata?.document['scopes_supported'] === undefined
         ? {}
         : { scopes: this.metadata.document['scopes_supported'] as string[] }),
-      onResult: (result) => authResults.inc({ result }),
+      // One child per outcome, made once: labelling costs a hash per call otherwise.
+      onResult: (() => {
+        const children = new Map<string, { inc: () => void }>();
+        return (result: string) => {
+          let child = children.get(result);
+          if (child === undefined) children.set(result, (child = authResults.labels(result)));
+          child.inc();
+        };
+      })(),
     });
   }
 

@@ -30,6 +30,9 @@ export interface SqliteOps {
   close(): void;
 }
 
+/** Rows inserted per event-loop turn when the engine runs on the event loop (see `SqliteDriver.insertRows`). */
+export const ROWS_PER_TURN = 250;
+
 /**
  * SQLite through node-sqlite3-wasm: SQLite compiled to WebAssembly with a VFS on Node's `fs`, so it persists to a
  * real file and installs without a compiler or a prebuilt download. Its calls are synchronous; `SqliteDriver` runs
@@ -78,6 +81,26 @@ export class SqliteEngine implements SqliteOps {
   }
 
   insertRows(table: string, columns: readonly string[], rows: readonly (readonly SqlValue[])[]): void {
+    this.transaction(() => this.insertInTransaction(table, columns, rows));
+  }
+
+  /** Starts a write transaction (waits for another process's lock as `retry` does). */
+  begin(): void {
+    this.retry(() => this.db.exec('BEGIN IMMEDIATE'));
+  }
+
+  /** Commits the open transaction (this is where SQLite syncs the file). */
+  commit(): void {
+    this.db.exec('COMMIT');
+  }
+
+  /** Rolls back the open transaction, if one is open. */
+  rollback(): void {
+    if (this.db.isOpen && this.db.inTransaction) this.db.exec('ROLLBACK');
+  }
+
+  /** Inserts rows with a reused prepared statement, inside a transaction the caller opened. */
+  insertInTransaction(table: string, columns: readonly string[], rows: readonly (readonly SqlValue[])[]): void {
     const key = `${table}(${columns.join(',')})`;
     let stmt = this.inserts.get(key);
     if (stmt === undefined) {
@@ -86,10 +109,19 @@ export class SqliteEngine implements SqliteOps {
       );
       this.inserts.set(key, stmt);
     }
-    const insert = stmt;
-    this.transaction(() => {
-      for (const row of rows) insert.run(row as SqlValue[]);
-    });
+    try {
+      for (const row of rows) stmt.run(row as SqlValue[]);
+    } catch (err) {
+      // After a failed step SQLite's reset reports that failure again, and the driver then refuses to bind: a
+      // cached statement would fail every later batch. Drop it; the next batch prepares a fresh one.
+      this.inserts.delete(key);
+      try {
+        stmt.finalize();
+      } catch {
+        // finalize repeats the step's error; the statement is released all the same
+      }
+      throw err;
+    }
   }
 
   close(): void {

@@ -106,13 +106,21 @@ export interface Store {
   close(): Promise<void>;
 }
 
-/** Keeps everything in process memory (nothing survives a restart). */
+/** Audit records the memory store keeps by default (the oldest go first). */
+export const MEMORY_AUDIT_LIMIT = 100_000;
+
+/**
+ * Keeps everything in process memory (nothing survives a restart). Audit is bounded: only the newest
+ * `maxAuditRecords` are kept, so a long-running gateway on the memory store does not grow without end.
+ */
 export class MemoryStore implements Store {
   readonly kind = 'memory' as const;
   private readonly keys = new Map<string, ApiKeyRecord>();
   private audit: StoredAuditRecord[] = [];
   private nextId = 1;
   private readonly pins = new Map<string, PinRecord>();
+
+  constructor(private readonly maxAuditRecords: number = MEMORY_AUDIT_LIMIT) {}
 
   async init(): Promise<void> {}
 
@@ -148,6 +156,8 @@ export class MemoryStore implements Store {
 
   async appendAudit(records: readonly AuditRecord[]): Promise<void> {
     for (const r of records) this.audit.push({ ...r, id: this.nextId++ });
+    // Trim in steps (a tenth of the limit at a time), not on every append.
+    if (this.audit.length > this.maxAuditRecords * 1.1) this.audit = this.audit.slice(-this.maxAuditRecords);
   }
 
   async queryAudit(q: AuditQuery): Promise<StoredAuditRecord[]> {
