@@ -6,7 +6,9 @@
 // Target: the secured gateway keeps ≥ 80 % of the baseline's throughput.
 //
 // Usage: npm run build && node bench/security-overhead.mjs [--seconds 3] [--rounds 7] [--concurrency 8] [--variants]
-// (--variants adds the same secured gateway with SQLite in a worker thread, and with audit to the memory store.)
+//   [--callgrind]
+// --variants adds the same secured gateway with SQLite in a worker thread, and with audit to the memory store.
+// --callgrind also counts instructions per call under valgrind (repeatable within ~1 %; about six more minutes).
 // The gateways run as `toolgate serve` processes; load comes from this process (bench/lib/gateway-load.mjs:
 // keep-alive, closed loop, modern-era stateless calls). Targets alternate, and who goes first rotates every round,
 // so drift on the machine hits all alike; each ratio is the median of per-round ratios to the baseline. The CPU
@@ -21,6 +23,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { callgrindAvailable, instructionsPerCall } from './lib/callgrind.mjs';
 import { closedLoop, median, serveGateway } from './lib/gateway-load.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -31,6 +34,7 @@ const { values: opts } = parseArgs({
     warmup: { type: 'string', default: '1' },
     concurrency: { type: 'string', default: '8' },
     variants: { type: 'boolean', default: false },
+    callgrind: { type: 'boolean', default: false },
   },
 });
 const TARGET = 0.8;
@@ -166,6 +170,28 @@ console.log(
   `same, from CPU per call (baseline CPU / secured CPU, all threads; less sensitive to other load): ${worstCpu.toFixed(3)}`,
 );
 
+if (opts.callgrind) {
+  // Instructions per call under valgrind: nearly the same figure whatever else the machine is doing.
+  if (!callgrindAvailable()) {
+    console.log('\ninstructions per call: skipped (valgrind with callgrind_control is not installed)');
+  } else {
+    // One at a time: side by side, each runs slower, and timing-driven work (batching of requests per event-loop
+    // turn, GC heuristics, timers) shifts the counts by several percent.
+    const base = await instructionsPerCall(files.baseline, call);
+    const key = await instructionsPerCall(securedFile, { ...call, headers: { 'x-api-key': apiKey } });
+    const bearer = await instructionsPerCall(writeConfig(configs.secured), {
+      ...call,
+      headers: { authorization: `Bearer ${jwt}` },
+    });
+    const k = (n) => `${(n / 1000).toFixed(0)} k`;
+    console.log(`\ninstructions per call (callgrind, all threads; deterministic):`);
+    console.log(`  baseline ${k(base)}, secured with an API key ${k(key)}, with a bearer JWT ${k(bearer)}`);
+    console.log(
+      `  ratio baseline / secured: API key ${(base / key).toFixed(3)}, bearer JWT ${(base / bearer).toFixed(3)} — target ≥ ${TARGET.toFixed(3)}: ${Math.min(base / key, base / bearer) >= TARGET ? 'met' : 'NOT met'}`,
+    );
+  }
+}
+
 // In process: what each part costs per call, free of HTTP, JSON and other load on the machine.
 const { parseConfig } = await import('../dist/config/load.js');
 const { Security } = await import('../dist/security/security.js');
@@ -243,9 +269,11 @@ for (const [name, chain] of [
 }
 const bareUs = await perCall(() => bare(toolCall()));
 const fullUs = await perCall(() => full(toolCall()));
+await security.audit.flush(); // the first flush compiles the preparation code: not measured
+for (let i = 0; i < N; i++) await full(toolCall());
 const queued = security.audit.pending;
 const flushCpu0 = process.cpuUsage();
-await security.audit.flush(); // canonical JSON, hash and redaction of each queued record
+await security.audit.flush(); // canonical JSON, hash and redaction of each queued record (memory store)
 const flushCpu = process.cpuUsage(flushCpu0);
 const flushUs = (flushCpu.user + flushCpu.system) / queued;
 const prepared = (await security.storeOrUndefined.queryAudit({ limit: 20_000 })).map(({ id: _id, ...r }) => r);

@@ -61,13 +61,12 @@ export function cpuMs(pid, { tree = false } = {}) {
 }
 
 /**
- * Closed loop against one gateway: `concurrency` calls of `tool` in flight for `seconds` after `warmup` seconds.
- * An answer is good when it is HTTP 200, contains `expect` and is not an isError result. Returns good calls per
- * second, bad answers, and the CPU the gateway and this load generator spent per call (after the warm-up).
+ * A caller of one tool on one gateway over `connections` keep-alive connections (modern-era stateless calls).
+ * `once()` resolves true for a good answer: HTTP 200, containing `expect`, not an isError result.
  */
-export async function closedLoop(target, { tool, args, expect, headers = {}, concurrency, seconds, warmup }) {
+export function toolCaller(target, { tool, args, expect, headers = {}, connections }) {
   const u = new URL(target.url);
-  const pool = new Pool(u.origin, { connections: concurrency });
+  const pool = new Pool(u.origin, { connections });
   const request = {
     method: 'POST',
     path: u.pathname,
@@ -86,11 +85,6 @@ export async function closedLoop(target, { tool, args, expect, headers = {}, con
       params: { name: tool, arguments: args, _meta: META },
     }),
   };
-  let counting = false;
-  let running = true;
-  let ok = 0;
-  let bad = 0;
-  let total = 0;
   // One call through undici's dispatcher API: no response stream or body object per call, so the generator
   // spends as little CPU as it can (on a small machine it shares the cores with the gateway under test).
   const once = () =>
@@ -114,6 +108,21 @@ export async function closedLoop(target, { tool, args, expect, headers = {}, con
         },
       });
     });
+  return { once, close: () => pool.close() };
+}
+
+/**
+ * Closed loop against one gateway: `concurrency` calls of `tool` in flight for `seconds` after `warmup` seconds.
+ * An answer is good when it is HTTP 200, contains `expect` and is not an isError result. Returns good calls per
+ * second, bad answers, and the CPU the gateway and this load generator spent per call (after the warm-up).
+ */
+export async function closedLoop(target, { tool, args, expect, headers = {}, concurrency, seconds, warmup }) {
+  const { once, close } = toolCaller(target, { tool, args, expect, headers, connections: concurrency });
+  let counting = false;
+  let running = true;
+  let ok = 0;
+  let bad = 0;
+  let total = 0;
   const loop = async () => {
     while (running) {
       const good = await once();
@@ -138,7 +147,7 @@ export async function closedLoop(target, { tool, args, expect, headers = {}, con
   const calls = Math.max(1, total - totalBefore);
   running = false;
   await Promise.all(loops);
-  await pool.close();
+  await close();
   return {
     rps: ok / elapsed,
     bad,

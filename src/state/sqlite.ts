@@ -20,7 +20,7 @@ const WORKER_FILE = fileURLToPath(new URL('./sqlite-worker.js', import.meta.url)
 export class SqliteDriver implements SqlDriver {
   readonly kind = 'sqlite' as const;
   // A rowid alias without AUTOINCREMENT: AUTOINCREMENT rewrites the sqlite_sequence table on every insert (about a
-  // third of an audit row's cost). Ids still only grow while the newest row exists; retention deletes the oldest.
+  // quarter of an audit row's cost). Ids still only grow while the newest row exists; retention deletes the oldest.
   readonly serialPrimaryKey = 'INTEGER PRIMARY KEY';
   private readonly worker: Worker | undefined;
   private readonly engine: SqliteEngine | undefined;
