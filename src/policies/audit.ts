@@ -21,39 +21,47 @@ function outcomeOf(code: string | undefined, isError: boolean): AuditOutcome {
  */
 export function createAuditPolicy(options: { writer: AuditWriter }): Policy {
   const { writer } = options;
-  return async function auditPolicy(call: ToolCall, next: Next): Promise<ToolResult> {
-    let result: ToolResult | undefined;
-    let code: string | undefined;
+  const record = (call: ToolCall, result: ToolResult | undefined, code: string | undefined): void => {
+    const p = call.principal;
+    writer.record({
+      ts: Date.now(),
+      principal: p.subject,
+      authMethod: p.authMethod,
+      tenant: p.tenant,
+      tool: call.entry.name,
+      toolVersion: call.entry.version,
+      upstream: call.entry.upstreamName,
+      arguments: call.arguments,
+      outcome:
+        result === undefined
+          ? code !== undefined && DENIED.has(code)
+            ? 'denied'
+            : 'error'
+          : outcomeOf(code, result.isError === true),
+      errorCode: code,
+      durationMs: performance.now() - call.startedAt,
+      corrections: result?._meta?.[CORRECTIONS_META_KEY],
+      correlationId: call.correlationId,
+    });
+  };
+  // Plain promise callbacks rather than an async function with try/finally: this wraps every call.
+  return function auditPolicy(call: ToolCall, next: Next): Promise<ToolResult> {
+    let pending: Promise<ToolResult>;
     try {
-      result = await next(call);
-      const meta = result._meta?.[TOOL_ERROR_META_KEY] as { code?: string } | undefined;
-      code = meta?.code;
-      return result;
+      pending = next(call);
     } catch (err) {
-      code = isGatewayError(err) ? err.code : 'TG_INTERNAL';
-      throw err;
-    } finally {
-      const p = call.principal;
-      writer.record({
-        ts: Date.now(),
-        principal: p.subject,
-        authMethod: p.authMethod,
-        tenant: p.tenant,
-        tool: call.entry.name,
-        toolVersion: call.entry.version,
-        upstream: call.entry.upstreamName,
-        arguments: call.arguments,
-        outcome:
-          result === undefined
-            ? code !== undefined && DENIED.has(code)
-              ? 'denied'
-              : 'error'
-            : outcomeOf(code, result.isError === true),
-        errorCode: code,
-        durationMs: performance.now() - call.startedAt,
-        corrections: result?._meta?.[CORRECTIONS_META_KEY],
-        correlationId: call.correlationId,
-      });
+      record(call, undefined, isGatewayError(err) ? err.code : 'TG_INTERNAL');
+      return Promise.reject(err as Error);
     }
+    return pending.then(
+      (result) => {
+        record(call, result, (result._meta?.[TOOL_ERROR_META_KEY] as { code?: string } | undefined)?.code);
+        return result;
+      },
+      (err: unknown) => {
+        record(call, undefined, isGatewayError(err) ? err.code : 'TG_INTERNAL');
+        throw err;
+      },
+    );
   };
 }
