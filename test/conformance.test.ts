@@ -5,18 +5,18 @@ import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ROOT } from './helpers/paths.js';
-import { IN_CI } from './helpers/services.js';
 
 /**
  * The official MCP conformance suite, through toolgate and against our fixture directly (conformance/run.mjs).
- * The suite lives in its own package (`npm ci --prefix conformance`); CI installs it, so there a missing install
- * is a failure. Elsewhere the test is skipped with the reason.
+ * The suite lives in its own package (conformance/); `npm test` installs it when missing, so a missing install is a
+ * failure, never a silent skip.
  */
 const SUITE = join(ROOT, 'conformance/node_modules/@modelcontextprotocol/conformance/package.json');
 const RUNNER = join(ROOT, 'conformance/run.mjs');
 const RUN_TIMEOUT_MS = 150_000;
 const installed = existsSync(SUITE);
-const NOT_INSTALLED = 'conformance/ is not installed: run `npm install --prefix conformance`';
+const NOT_INSTALLED =
+  'conformance/ is not installed: `npm test` installs it (scripts/prepare-test.mjs), or run `npm install --prefix conformance`';
 
 interface Outcome {
   ok: boolean;
@@ -58,19 +58,13 @@ function run(outDir: string): Promise<{ code: number | null; output: string }> {
 }
 
 describe('official MCP conformance suite', () => {
-  if (!installed && !IN_CI) {
-    it.skip(`through toolgate matches the fixture directly — skipped: ${NOT_INSTALLED}`, () => {});
-    return;
-  }
-
   const outDir = mkdtempSync(join(tmpdir(), 'toolgate-conformance-test-'));
   afterAll(() => rmSync(outDir, { recursive: true, force: true }));
 
   it(
     'passes through toolgate every scenario the fixture passes directly, except the documented exceptions',
     async () => {
-      if (!installed)
-        throw new Error(`${NOT_INSTALLED} (CI must install it: .ci/run does npm ci --prefix conformance)`);
+      if (!installed) throw new Error(NOT_INSTALLED);
       const { code, output } = await run(outDir);
       expect(code, output).toBe(0);
 

@@ -1,18 +1,15 @@
-/* global URL, setTimeout, setInterval, clearInterval */
+/* global setTimeout */
 // Instructions per call of a `toolgate serve` process, counted by valgrind's callgrind: the same figure whatever
 // else the machine is doing (on a shared 2-core machine, throughput and CPU time move by ±15 % between runs; an
 // instruction count, run alone, by under 1 %: two baseline runs gave 1.1448e9 and 1.1425e9 instructions for 2000
 // calls). Run several side by side and each slows down enough for timing-driven work (requests batched per
 // event-loop turn, GC heuristics, timers) to shift its count by several percent: measure one at a time. It does not
 // see cache misses or time blocked in system calls, so it complements the throughput ratio rather than replacing it.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { toolCaller } from './gateway-load.mjs';
-
-const BIN = fileURLToPath(new URL('../../bin/toolgate.js', import.meta.url));
+import { serveGateway, toolCaller } from './gateway-load.mjs';
 
 /** True when valgrind (with callgrind_control) can be run here. */
 export function callgrindAvailable() {
@@ -35,41 +32,17 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
  */
 export async function instructionsPerCall(file, call, { warmup = 1500, calls = 2000, settleMs = 3000 } = {}) {
   const out = mkdtempSync(join(tmpdir(), 'toolgate-callgrind-'));
-  const child = spawn(
-    'valgrind',
-    [
+  const gw = await serveGateway(file, {
+    wrapper: [
+      'valgrind',
       '--tool=callgrind',
       '--smc-check=all-non-file', // V8 writes machine code at run time
       `--callgrind-out-file=${join(out, 'callgrind.out')}`,
-      process.execPath,
-      BIN,
-      'serve',
-      '--config',
-      file,
-      '--log-level',
-      'info',
     ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  let text = '';
-  child.stderr.on('data', (d) => {
-    text += d;
+    startTimeoutMs: 300_000,
   });
   try {
-    const url = await new Promise((resolve, reject) => {
-      const timer = setInterval(() => {
-        const m = /"url":"(http:[^"]+)"/.exec(text);
-        if (m) {
-          clearInterval(timer);
-          resolve(m[1]);
-        }
-      }, 200);
-      child.once('exit', (code) => {
-        clearInterval(timer);
-        reject(new Error(`gateway under valgrind exited ${code}: ${text.slice(-1500)}`));
-      });
-    });
-    const { once, close } = toolCaller({ url }, { ...call, connections: 4 });
+    const { once, close } = toolCaller(gw, { ...call, connections: 4 });
     let bad = 0;
     const run = async (n) => {
       for (let i = 0; i < n; i += 4) {
@@ -79,10 +52,10 @@ export async function instructionsPerCall(file, call, { warmup = 1500, calls = 2
     };
     await run(warmup);
     await sleep(settleMs);
-    execFileSync('callgrind_control', ['--zero', String(child.pid)], { stdio: 'ignore' });
+    execFileSync('callgrind_control', ['--zero', String(gw.pid)], { stdio: 'ignore' });
     await run(calls);
     await sleep(settleMs);
-    execFileSync('callgrind_control', ['--dump', String(child.pid)], { stdio: 'ignore' });
+    execFileSync('callgrind_control', ['--dump', String(gw.pid)], { stdio: 'ignore' });
     await close();
     if (bad > 0) throw new Error(`${bad} bad answers from the gateway under valgrind`);
     // The dump after --zero is the only file with a ".<n>" part-number suffix.
@@ -92,7 +65,6 @@ export async function instructionsPerCall(file, call, { warmup = 1500, calls = 2
     if (m === null) throw new Error(`no instruction total in ${dump}`);
     return Number(m[1]) / calls;
   } finally {
-    child.kill('SIGTERM');
-    await new Promise((r) => (child.exitCode === null ? child.once('exit', r) : r()));
+    await gw.stop();
   }
 }

@@ -14,15 +14,18 @@ const META = {
 const live = new Set();
 process.on('exit', () => live.forEach((c) => c.kill('SIGKILL')));
 
-/** Starts `toolgate serve --config file` and resolves with its MCP URL and pid once it listens. */
-export async function serveGateway(file) {
-  const child = spawn(process.execPath, [BIN, 'serve', '--config', file, '--log-level', 'info'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+/**
+ * Starts `toolgate serve --config file` and resolves with its MCP URL and pid once it listens. `wrapper` runs it
+ * under another program (e.g. valgrind, which keeps the pid); `startTimeoutMs` bounds the wait.
+ */
+export async function serveGateway(file, { wrapper = [], startTimeoutMs = 20_000 } = {}) {
+  const args = [process.execPath, BIN, 'serve', '--config', file, '--log-level', 'info'];
+  const command = [...wrapper, ...args];
+  const child = spawn(command[0], command.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
   live.add(child);
   let text = '';
   const url = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`gateway did not start: ${text}`)), 20_000);
+    const timer = setTimeout(() => reject(new Error(`gateway did not start: ${text}`)), startTimeoutMs);
     child.stderr.on('data', (d) => {
       text += d;
       const m = /"url":"(http:[^"]+)"/.exec(text);
@@ -31,7 +34,7 @@ export async function serveGateway(file) {
         resolve(m[1]);
       }
     });
-    child.once('exit', (code) => reject(new Error(`gateway exited ${code}: ${text}`)));
+    child.once('exit', (code) => reject(new Error(`gateway exited ${code}: ${text.slice(-2000)}`)));
   });
   const exited = new Promise((resolve) => child.once('exit', resolve));
   // stop() resolves once the process has exited (audit flushed, store closed): the next one may open the same files.

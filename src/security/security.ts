@@ -133,6 +133,14 @@ export class Security implements SecurityServices {
       labelNames: ['result'] as const,
       registers: [options.registry],
     });
+    // One child per outcome, made once: labelling costs a hash per request otherwise.
+    const authChildren = {
+      anonymous: authResults.labels('anonymous'),
+      bearer: authResults.labels('bearer'),
+      'api-key': authResults.labels('api-key'),
+      stdio: authResults.labels('stdio'),
+      rejected: authResults.labels('rejected'),
+    };
     const bearer =
       auth.bearer === undefined || resource === undefined
         ? undefined
@@ -146,15 +154,7 @@ export class Security implements SecurityServices {
       ...(this.metadata?.document['scopes_supported'] === undefined
         ? {}
         : { scopes: this.metadata.document['scopes_supported'] as string[] }),
-      // One child per outcome, made once: labelling costs a hash per call otherwise.
-      onResult: (() => {
-        const children = new Map<string, { inc: () => void }>();
-        return (result: string) => {
-          let child = children.get(result);
-          if (child === undefined) children.set(result, (child = authResults.labels(result)));
-          child.inc();
-        };
-      })(),
+      onResult: (result) => authChildren[result].inc(),
     });
   }
 

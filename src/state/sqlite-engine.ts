@@ -155,9 +155,9 @@ export class SqliteEngine implements SqliteOps {
       this.db.exec('BEGIN IMMEDIATE');
       try {
         fn();
-        this.db.exec('COMMIT');
+        this.commit();
       } catch (err) {
-        if (this.db.inTransaction) this.db.exec('ROLLBACK');
+        this.rollback();
         throw err;
       }
     });
