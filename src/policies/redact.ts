@@ -35,29 +35,33 @@ export function createRedactPolicy(options: RedactPolicyOptions): Policy | undef
     return b;
   };
 
-  return async function redactPolicy(call: ToolCall, next: Next): Promise<ToolResult> {
-    const result = await next(call);
+  const redactResult = (call: ToolCall, result: ToolResult): ToolResult => {
     if (!Array.isArray(result.content)) return result;
-    const kinds: string[] = [];
+    let kinds: string[] | undefined;
     let content: ContentBlock[] | undefined;
     for (let i = 0; i < result.content.length; i++) {
       const b = result.content[i] as ContentBlock;
-      const r = redactBlock(b, kinds);
+      const r = redactBlock(b, (kinds ??= []));
       if (r !== b) (content ??= result.content.slice())[i] = r;
     }
     let structured = result.structuredContent;
     if (structured !== undefined) {
       const r = redactor.redactValue(structured, replaceMode, 'result');
       if (r.kinds.length > 0) {
-        kinds.push(...r.kinds);
+        (kinds ??= []).push(...r.kinds);
         structured = r.value;
       }
     }
-    if (kinds.length === 0) return result;
+    if (kinds === undefined || kinds.length === 0) return result;
     if (mode === 'block') throw redactor.blocked(toolName, kinds);
     call.log.info({ kinds: [...new Set(kinds)], count: kinds.length }, 'redacted the tool result');
     const out: ToolResult = { ...result, content: content ?? result.content };
     if (structured !== undefined) out.structuredContent = structured;
     return out;
+  };
+
+  // Promise callbacks rather than an async function: this wraps every call of the tool.
+  return function redactPolicy(call: ToolCall, next: Next): Promise<ToolResult> {
+    return next(call).then((result) => redactResult(call, result));
   };
 }

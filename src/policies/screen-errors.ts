@@ -9,23 +9,20 @@ import { TOOL_ERROR_META_KEY } from './tool-error.js';
  * the log under the call's correlation id. toolgate's own error results are left alone.
  */
 export function createScreenErrorsPolicy(): Policy {
-  return async function screenErrorsPolicy(call: ToolCall, next: Next): Promise<ToolResult> {
-    let result: ToolResult;
-    try {
-      result = await next(call);
-    } catch (err) {
-      if (isGatewayError(err) && err.code === 'TG_UPSTREAM_ERROR') {
-        const s = screenErrorText(err.message);
-        if (s.changed) {
-          call.log.warn({ upstreamError: err.message }, 'upstream error text screened for the client');
-          throw new GatewayError(err.code, `${s.text} (reference: ${call.correlationId})`, {
-            cause: err,
-            ...(err.data === undefined ? {} : { data: err.data }),
-          });
-        }
+  const screenThrown = (call: ToolCall, err: unknown): never => {
+    if (isGatewayError(err) && err.code === 'TG_UPSTREAM_ERROR') {
+      const s = screenErrorText(err.message);
+      if (s.changed) {
+        call.log.warn({ upstreamError: err.message }, 'upstream error text screened for the client');
+        throw new GatewayError(err.code, `${s.text} (reference: ${call.correlationId})`, {
+          cause: err,
+          ...(err.data === undefined ? {} : { data: err.data }),
+        });
       }
-      throw err;
     }
+    throw err;
+  };
+  const screenResult = (call: ToolCall, result: ToolResult): ToolResult => {
     if (result.isError !== true || result._meta?.[TOOL_ERROR_META_KEY] !== undefined || !Array.isArray(result.content))
       return result;
     let content: ContentBlock[] | undefined;
@@ -38,5 +35,18 @@ export function createScreenErrorsPolicy(): Policy {
       (content ??= result.content.slice())[i] = { ...b, text: `${s.text} (reference: ${call.correlationId})` };
     }
     return content === undefined ? result : { ...result, content };
+  };
+  // Promise callbacks rather than an async function: this wraps every call of every tool.
+  return function screenErrorsPolicy(call: ToolCall, next: Next): Promise<ToolResult> {
+    let pending: Promise<ToolResult>;
+    try {
+      pending = next(call);
+    } catch (err) {
+      return Promise.reject(err as Error).catch((e: unknown) => screenThrown(call, e));
+    }
+    return pending.then(
+      (result) => screenResult(call, result),
+      (err: unknown) => screenThrown(call, err),
+    );
   };
 }

@@ -27,6 +27,13 @@ interface CompiledRule {
   readonly identity: (p: Principal) => boolean;
 }
 
+interface PrincipalCache {
+  readonly scopes: ReadonlySet<string>;
+  readonly tool: Map<string, Decision>;
+  readonly prompt: Map<string, Decision>;
+  readonly resource: Map<string, Decision>;
+}
+
 const ALLOW: Decision = Object.freeze({ allowed: true });
 const DENY: Decision = Object.freeze({ allowed: false });
 /** Names whose matching rules are cached (tool and prompt names are bounded; URIs from requests are not). */
@@ -75,7 +82,8 @@ function compileIdentity(when: PrincipalCondition): (p: Principal) => boolean {
 /**
  * The one authorization rule set: decides which tools, prompts and resources a principal may see and use. The
  * dispatcher uses the same decision to filter lists and to guard calls, so a caller never sees what it cannot
- * call. Rules are compiled once; the rules matching a name are cached per name, and scope sets per principal.
+ * call. Rules are compiled once; the rules matching a name are cached per name, and decisions per principal
+ * (a steady caller's call is decided by two map lookups, listing and calling alike).
  *
  * Decision: a matching deny rule whose condition holds denies; else a matching allow rule whose condition holds
  * allows; else, when some matching allow rule would hold with more scopes, the denial names those scopes (the
@@ -87,7 +95,8 @@ export class RuleSet implements Authorizer {
   private readonly defaultAllow: boolean;
   private readonly explain: boolean;
   private readonly byName = new Map<string, readonly CompiledRule[]>();
-  private readonly scopeSets = new WeakMap<Principal, ReadonlySet<string>>();
+  /** Per principal (authentication hands out one object per cached credential): its scopes and its decisions. */
+  private readonly perPrincipal = new WeakMap<Principal, PrincipalCache>();
   /** Every scope named by a rule (offered as `scopes_supported` when none is configured). */
   readonly scopesNamed: readonly string[];
 
@@ -118,13 +127,23 @@ export class RuleSet implements Authorizer {
 
   /** Decides one item for one principal. */
   decide(principal: Principal, kind: ItemKind, name: string): Decision {
+    let cache = this.perPrincipal.get(principal);
+    if (cache === undefined) {
+      cache = { scopes: new Set(principal.scopes), tool: new Map(), prompt: new Map(), resource: new Map() };
+      this.perPrincipal.set(principal, cache);
+    }
+    const decisions = cache[kind];
+    let d = decisions.get(name);
+    if (d === undefined) {
+      d = this.evaluate(principal, cache.scopes, kind, name);
+      if (decisions.size < MAX_CACHED_NAMES) decisions.set(name, d);
+    }
+    return d;
+  }
+
+  private evaluate(principal: Principal, held: ReadonlySet<string>, kind: ItemKind, name: string): Decision {
     const rules = this.matching(kind, name);
     if (rules.length === 0) return this.defaultAllow || principal.authMethod === 'stdio' ? ALLOW : DENY;
-    let held = this.scopeSets.get(principal);
-    if (held === undefined) {
-      held = new Set(principal.scopes);
-      this.scopeSets.set(principal, held);
-    }
     let sawAllow = false;
     let allowed = false;
     let closest: CompiledRule | undefined;
@@ -148,8 +167,11 @@ export class RuleSet implements Authorizer {
     if (!sawAllow && !rules.some((r) => r.effect === 'allow'))
       return this.defaultAllow || principal.authMethod === 'stdio' ? ALLOW : DENY;
     if (closest === undefined || !this.explain) return DENY;
-    const h = held;
-    return { allowed: false, requiredScopes: closest.scopes, missingScopes: closest.scopes.filter((s) => !h.has(s)) };
+    return Object.freeze({
+      allowed: false,
+      requiredScopes: closest.scopes,
+      missingScopes: closest.scopes.filter((s) => !held.has(s)),
+    });
   }
 
   toolVisible(principal: Principal, entry: ToolEntry): boolean {

@@ -184,4 +184,19 @@ describe('rule set decisions', () => {
     expect(closed.decide(stdio, 'tool', 'x__y').allowed).toBe(false);
     expect(closed.decide(ANONYMOUS, 'tool', 'a__b').allowed).toBe(false);
   });
+
+  it('decides each principal on its own: cached decisions never leak to a principal with other scopes or kinds', () => {
+    const withRead: Principal = { ...alice, scopes: ['secret:list', 'secret:read'] };
+    const uri = 'file:///secret/plans.txt';
+    // Asked twice: the second answer comes from the principal's cache and must be the same decision.
+    expect(rules.resourceVisible(alice, uri)).toBe(false);
+    expect(rules.decide(alice, 'resource', uri)).toBe(rules.decide(alice, 'resource', uri));
+    expect(rules.decide(alice, 'resource', uri).missingScopes).toEqual(['secret:read']);
+    // Same subject, another principal object with more scopes: decided afresh.
+    expect(rules.resourceVisible(withRead, uri)).toBe(true);
+    expect(rules.resourceVisible(alice, uri)).toBe(false);
+    // A name cached as a resource says nothing about a tool or prompt of the same name.
+    expect(rules.decide(withRead, 'tool', uri).allowed).toBe(false);
+    expect(rules.decide(withRead, 'prompt', uri).allowed).toBe(false);
+  });
 });
