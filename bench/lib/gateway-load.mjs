@@ -160,6 +160,65 @@ export async function closedLoop(target, { tool, args, expect, headers = {}, con
   };
 }
 
+/**
+ * Several gateways measured in interleaved windows: each target gets a `warmup`-second warm-up, then the targets
+ * take turns — `windowMs` each, in a rotating order — until each has had `seconds` of load. Machine speed on a
+ * shared VM drifts over seconds (the same process can run 30 % slower a few seconds later); targets measured side
+ * by side in short alternating windows see the same drift, so their ratio keeps it out. `targets`:
+ * `{ gateway, headers }` (several may share a gateway). Returns per target: good calls per second of its own
+ * windows, bad answers, and the CPU per call of its gateway over the whole interleaved period (work a gateway
+ * defers — an audit flush on a timer — is counted even when it runs during another target's window; a gateway
+ * shared by several targets has its CPU split by their calls).
+ */
+export async function interleaved(targets, { tool, args, expect, concurrency, seconds, warmup, windowMs }) {
+  const callers = targets.map((t) =>
+    toolCaller(t.gateway, { tool, args, expect, headers: t.headers, connections: concurrency }),
+  );
+  const window = async (i, ms) => {
+    const { once } = callers[i];
+    const end = performance.now() + ms;
+    let ok = 0;
+    let bad = 0;
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (performance.now() < end) {
+          if (await once()) ok++;
+          else bad++;
+        }
+      }),
+    );
+    return { ok, bad };
+  };
+  for (let i = 0; i < targets.length; i++) await window(i, warmup * 1000);
+  const gateways = [...new Set(targets.map((t) => t.gateway))];
+  const cpu0 = gateways.map((g) => cpuMs(g.pid));
+  const tally = targets.map(() => ({ ok: 0, bad: 0, ms: 0 }));
+  const turns = Math.max(1, Math.round((seconds * 1000) / windowMs));
+  for (let w = 0; w < turns; w++) {
+    for (let k = 0; k < targets.length; k++) {
+      const i = (k + w) % targets.length;
+      const t0 = performance.now();
+      const r = await window(i, windowMs);
+      tally[i].ok += r.ok;
+      tally[i].bad += r.bad;
+      tally[i].ms += performance.now() - t0;
+    }
+  }
+  // Let deferred work (an audit batch waiting for its timer) land inside the CPU count.
+  await new Promise((r) => setTimeout(r, Math.max(1500, windowMs)));
+  const cpu = gateways.map((g, j) => cpuMs(g.pid) - cpu0[j]);
+  await Promise.all(callers.map((c) => c.close()));
+  return targets.map((t, i) => {
+    const j = gateways.indexOf(t.gateway);
+    const served = targets.reduce((a, u, k) => a + (u.gateway === t.gateway ? tally[k].ok + tally[k].bad : 0), 0);
+    return {
+      rps: tally[i].ok / (tally[i].ms / 1000),
+      bad: tally[i].bad,
+      cpuUsPerCall: (cpu[j] * 1000) / Math.max(1, served),
+    };
+  });
+}
+
 /** The median of a list of numbers. */
 export function median(xs) {
   const s = [...xs].sort((a, b) => a - b);

@@ -77,14 +77,25 @@ export class ApiKeyService {
     return { id, key: `${API_KEY_PREFIX}${id}_${secret}`, record };
   }
 
+  /**
+   * The cached verdict on a key, without waiting: its principal, `null` for a key known to be invalid, or
+   * undefined when the cache cannot answer (then `verify`). Counts as a use of the key.
+   */
+  cached(key: string): Principal | null | undefined {
+    const hit = this.cache.get(key);
+    if (hit === undefined) return undefined;
+    const t = this.now();
+    if (hit.until <= t) return undefined;
+    if (hit.principal === undefined) return null;
+    this.lastUsed.set(hit.keyId, t);
+    return hit.principal;
+  }
+
   /** The principal of a valid key, or undefined (unknown, wrong secret, revoked, expired). */
   async verify(key: string): Promise<Principal | undefined> {
+    const known = this.cached(key);
+    if (known !== undefined) return known ?? undefined;
     const t = this.now();
-    const hit = this.cache.get(key);
-    if (hit !== undefined && hit.until > t) {
-      if (hit.principal !== undefined) this.lastUsed.set(hit.keyId, t);
-      return hit.principal;
-    }
     const m = KEY_FORMAT.exec(key);
     let principal: Principal | undefined;
     let until = t + NEGATIVE_TTL_MS;

@@ -25,6 +25,23 @@ export interface AuthenticatorOptions {
   onResult?: (method: Principal['authMethod'] | 'rejected', reason?: string) => void;
 }
 
+/**
+ * The token of an `Authorization: Bearer <token>` header (RFC 6750 §2.1: scheme case-insensitive, one token, no
+ * inner whitespace), or undefined when the header has another shape.
+ */
+export function bearerToken(authz: string): string | undefined {
+  if (authz.length < 8 || authz.slice(0, 6).toLowerCase() !== 'bearer') return undefined;
+  const blank = (c: number): boolean => c === 32 || c === 9;
+  let start = 6;
+  while (blank(authz.charCodeAt(start))) start++;
+  if (start === 6) return undefined;
+  let end = authz.length;
+  while (end > start && blank(authz.charCodeAt(end - 1))) end--;
+  if (end === start) return undefined;
+  const token = authz.slice(start, end);
+  return token.includes(' ') || token.includes('\t') ? undefined : token;
+}
+
 /** True for 127.0.0.0/8, ::1 and their IPv4-mapped IPv6 forms. */
 export function isLoopback(address: string | undefined): boolean {
   if (address === undefined) return false;
@@ -56,15 +73,32 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticate
     });
   };
 
-  const viaKey = async (key: string): Promise<Principal> => {
+  const viaKey = (key: string): Principal | Promise<Principal> => {
     if (apiKeys === undefined) throw reject('API keys are not enabled on this gateway', 'invalid_token');
-    const p = await apiKeys.verify(key);
+    const known = apiKeys.cached(key);
+    if (known === undefined) return apiKeys.verify(key).then((p) => keyOutcome(p));
+    return keyOutcome(known ?? undefined);
+  };
+  const keyOutcome = (p: Principal | undefined): Principal => {
     if (p === undefined) throw reject('the API key is unknown, revoked or expired', 'invalid_token');
     onResult?.('api-key');
     return p;
   };
 
-  return async function authenticate(req: IncomingMessage): Promise<Principal> {
+  const viaBearer = async (verifier: BearerVerifier, token: string): Promise<Principal> => {
+    try {
+      const p = await verifier.verify(token);
+      onResult?.('bearer');
+      return p;
+    } catch (err) {
+      if (err instanceof TokenRejected) throw reject(err.message, 'invalid_token');
+      if (isGatewayError(err)) throw err;
+      throw reject('the token could not be verified', 'invalid_token');
+    }
+  };
+
+  // Not an async function: a credential the caches know is answered without a promise (this runs per request).
+  return function authenticate(req: IncomingMessage): Principal | Promise<Principal> {
     const url = req.url ?? '';
     const q = url.indexOf('?');
     if (q !== -1) {
@@ -75,20 +109,16 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticate
     }
     const authz = req.headers.authorization;
     if (authz !== undefined) {
-      const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(authz);
-      if (m === null) throw reject('the Authorization header must be "Bearer <token>"', 'invalid_request');
-      const token = m[1] as string;
+      const token = bearerToken(authz);
+      if (token === undefined) throw reject('the Authorization header must be "Bearer <token>"', 'invalid_request');
       if (ApiKeyService.looksLikeKey(token)) return viaKey(token);
       if (bearer === undefined) throw reject('bearer tokens are not accepted by this gateway', 'invalid_token');
-      try {
-        const p = await bearer.verify(token);
+      const known = bearer.cached?.(token);
+      if (known !== undefined) {
         onResult?.('bearer');
-        return p;
-      } catch (err) {
-        if (err instanceof TokenRejected) throw reject(err.message, 'invalid_token');
-        if (isGatewayError(err)) throw err;
-        throw reject('the token could not be verified', 'invalid_token');
+        return known;
       }
+      return viaBearer(bearer, token);
     }
     const headerKey = req.headers[keyHeader];
     if (typeof headerKey === 'string' && headerKey !== '') return viaKey(headerKey);

@@ -24,6 +24,8 @@ export interface BearerVerifierOptions {
 /** Verifies bearer tokens; resolves the principal or rejects with `TokenRejected` / `TG_AUTH_UNAVAILABLE`. */
 export interface BearerVerifier {
   verify(token: string): Promise<Principal>;
+  /** The principal of a token verified recently, without waiting; undefined when the cache cannot answer. */
+  cached?(token: string): Principal | undefined;
 }
 
 const DEFAULT_MAX_CACHED = 10_000;
@@ -148,14 +150,18 @@ export function createBearerVerifier(options: BearerVerifierOptions): BearerVeri
     return remember(token, toPrincipal(claims as JWTPayload, cfg), exp, intro.cacheTtlMs);
   };
 
+  const cached = (token: string): Principal | undefined => {
+    const hit = cache.get(token);
+    if (hit === undefined) return undefined;
+    if (hit.until > now()) return hit.principal;
+    cache.delete(token);
+    return undefined;
+  };
+
   return {
+    cached,
     async verify(token: string): Promise<Principal> {
-      const hit = cache.get(token);
-      if (hit !== undefined) {
-        if (hit.until > now()) return hit.principal;
-        cache.delete(token);
-      }
-      return JWT_SHAPE.test(token) ? verifyJwt(token) : introspect(token);
+      return cached(token) ?? (JWT_SHAPE.test(token) ? verifyJwt(token) : introspect(token));
     },
   };
 }

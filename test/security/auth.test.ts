@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import { generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bearerToken } from '../../src/auth/authenticate.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { errorCode, listedTools, mcp, resultText, startIssuer, type TestIssuer } from './helpers.js';
 
@@ -290,5 +291,23 @@ upstreams:
     const r = await mcp(gw2.url, 'tools/list', {}, bearer(token));
     expect(r.status).toBe(401);
     expect(r.headers.get('www-authenticate')).toContain('error="invalid_token"');
+  });
+});
+
+describe('Authorization header parsing', () => {
+  it('takes the one token of "Bearer <token>" (scheme in any case, blanks around it) and nothing else', () => {
+    expect(bearerToken('Bearer abc.def.ghi')).toBe('abc.def.ghi');
+    expect(bearerToken('bearer \t tgk_x_y \t')).toBe('tgk_x_y');
+    expect(bearerToken('BEARER t')).toBe('t');
+    for (const bad of [
+      'Bearer',
+      'Bearer ',
+      'Bearer  \t ',
+      'Bearerabc',
+      'Basic dXNlcjpwdw==',
+      'Bearer a b',
+      'Bearer a\tb',
+    ])
+      expect(bearerToken(bad), bad).toBeUndefined();
   });
 });
