@@ -34,8 +34,22 @@ const MAX_CACHE_MS = 5 * 60_000;
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 
 interface Cached {
+  /** The whole token (the map key is only its tail). */
+  token: string;
   principal: Principal;
   until: number;
+}
+
+/** Characters of a token's tail that key the cache (for a JWT: part of its signature). */
+const CACHE_KEY_CHARS = 32;
+
+/**
+ * The cache key of a token: its tail. A JWT is ~1 KB, and a Map lookup hashes the whole (new, per-request)
+ * string; its last characters are signature bytes, as distinct as the whole. A hit is checked against the
+ * whole token, so two tokens sharing a tail only evict each other.
+ */
+function cacheKey(token: string): string {
+  return token.length > 2 * CACHE_KEY_CHARS ? token.slice(-CACHE_KEY_CHARS) : token;
 }
 
 /**
@@ -85,7 +99,7 @@ export function createBearerVerifier(options: BearerVerifierOptions): BearerVeri
       const first = cache.keys().next();
       if (first.done !== true) cache.delete(first.value);
     }
-    cache.set(token, { principal, until });
+    cache.set(cacheKey(token), { token, principal, until });
     return principal;
   };
 
@@ -151,10 +165,11 @@ export function createBearerVerifier(options: BearerVerifierOptions): BearerVeri
   };
 
   const cached = (token: string): Principal | undefined => {
-    const hit = cache.get(token);
-    if (hit === undefined) return undefined;
+    const key = cacheKey(token);
+    const hit = cache.get(key);
+    if (hit === undefined || hit.token !== token) return undefined;
     if (hit.until > now()) return hit.principal;
-    cache.delete(token);
+    cache.delete(key);
     return undefined;
   };
 

@@ -56,6 +56,20 @@ describe('bearer tokens (OAuth 2.1 resource server)', () => {
     ]);
   });
 
+  it('never lets a token ride on a cached one: same signature, other payload is verified afresh and refused', async () => {
+    const genuine = await idp.sign(good());
+    expect(await listedTools(gw.url, bearer(genuine))).toContain('demo__echo'); // now cached
+    const [header, , signature] = genuine.split('.');
+    const payload = Buffer.from(JSON.stringify({ ...good(), sub: 'mallory', scope: 'tools:read admin' })).toString(
+      'base64url',
+    );
+    const forged = `${header}.${payload}.${signature}`; // shares the cached token's tail (its signature)
+    const r = await mcp(gw.url, 'tools/list', {}, bearer(forged));
+    expect(r.status).toBe(401);
+    expect(errorCode(r)).toBe('TG_UNAUTHENTICATED');
+    expect(await listedTools(gw.url, bearer(genuine))).toContain('demo__echo'); // the genuine one still works
+  });
+
   it('answers 401 with a resource_metadata challenge when no credential is sent', async () => {
     const r = await mcp(gw.url, 'tools/list');
     expect(r.status).toBe(401);
