@@ -79,22 +79,27 @@ export class Redactor {
 
   /** Redacts a string. Returns the same string (and no kinds) when nothing was found. */
   redactText(text: string, mode: RedactMode, site: RedactionSite): Redacted<string> {
-    const pattern = this.pattern;
-    if (pattern === undefined || text.length === 0) return { value: text, kinds: NONE };
     let kinds: string[] | undefined;
+    const value = this.redactString(text, mode, site, (kind) => (kinds ??= []).push(kind));
+    return kinds === undefined ? { value: text, kinds: NONE } : { value, kinds };
+  }
+
+  /** The scan behind `redactText` and `walk`: the redacted string; each finding's kind goes to `found`. */
+  private redactString(text: string, mode: RedactMode, site: RedactionSite, found: (kind: string) => void): string {
+    const pattern = this.pattern;
+    if (pattern === undefined || text.length === 0) return text;
     pattern.lastIndex = 0;
-    const out = text.replace(pattern, (...args: unknown[]) => {
+    return text.replace(pattern, (...args: unknown[]) => {
       const match = args[0] as string;
       const named = args[args.length - 1] as Record<string, string | undefined>;
       const i = this.groups.findIndex((g) => named[g] !== undefined);
       const d = this.detectors[i];
       if (d === undefined || (d.validate !== undefined && !d.validate(match))) return match;
-      (kinds ??= []).push(d.kind);
+      found(d.kind);
       this.count(d.kind, site);
       const keep = d.keep?.(match) ?? 0;
       return match.slice(0, keep) + this.replacement(d.kind, match.slice(keep), mode);
     });
-    return kinds === undefined ? { value: text, kinds: NONE } : { value: out, kinds };
   }
 
   /**
@@ -134,9 +139,7 @@ export class Redactor {
         this.count('secret_field', site);
         return this.replacement('secret_field', v, mode);
       }
-      const r = this.redactText(v, mode, site);
-      if (r.kinds.length > 0) kinds.push(...r.kinds);
-      return r.value;
+      return this.redactString(v, mode, site, (kind) => kinds.push(kind));
     }
     if (depth >= MAX_DEPTH || v === null || typeof v !== 'object') return v;
     if (Array.isArray(v)) {
@@ -147,10 +150,14 @@ export class Redactor {
       }
       return copy ?? v;
     }
+    // Clean values (the common case) allocate nothing: no entries array, a copy only once something changes.
+    const obj = v as Record<string, unknown>;
     let copy: Record<string, unknown> | undefined;
-    for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+    for (const k in obj) {
+      if (!Object.hasOwn(obj, k)) continue;
+      const x = obj[k];
       const r = this.walk(x, mode, site, kinds, depth + 1, k);
-      if (r !== x) (copy ??= { ...(v as Record<string, unknown>) })[k] = r;
+      if (r !== x) (copy ??= { ...obj })[k] = r;
     }
     return copy ?? v;
   }
