@@ -44,16 +44,10 @@ export function createAuditPolicy(options: { writer: AuditWriter }): Policy {
       correlationId: call.correlationId,
     });
   };
-  // Plain promise callbacks rather than an async function with try/finally: this wraps every call.
+  // Plain promise callbacks rather than an async function with try/finally: this wraps every call. (`next` only
+  // rejects, never throws: see composePolicies.)
   return function auditPolicy(call: ToolCall, next: Next): Promise<ToolResult> {
-    let pending: Promise<ToolResult>;
-    try {
-      pending = next(call);
-    } catch (err) {
-      record(call, undefined, isGatewayError(err) ? err.code : 'TG_INTERNAL');
-      return Promise.reject(err as Error);
-    }
-    return pending.then(
+    return next(call).then(
       (result) => {
         record(call, result, (result._meta?.[TOOL_ERROR_META_KEY] as { code?: string } | undefined)?.code);
         return result;

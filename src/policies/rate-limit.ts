@@ -91,13 +91,9 @@ export function createRateLimitPolicy(options: RateLimitPolicyOptions): Policy |
     r.ok ? next(call) : Promise.reject(refused(r));
 
   return function rateLimitPolicy(call: ToolCall, next: Next): Promise<ToolResult> {
-    let r: TakeResult | Promise<TakeResult>;
-    try {
-      r = limiter.take(bucketsOf(call.principal));
-    } catch (err) {
-      return Promise.reject(err as Error);
-    }
-    // The memory limiter answers synchronously: no extra promise turn per call.
+    // The memory limiter answers synchronously: no extra promise turn per call. (A throw from it becomes a
+    // rejection in the composed chain.)
+    const r = limiter.take(bucketsOf(call.principal));
     return r instanceof Promise ? r.then((x) => decide(x, call, next)) : decide(r, call, next);
   };
 }

@@ -37,22 +37,22 @@ export function createRedactPolicy(options: RedactPolicyOptions): Policy | undef
 
   const redactResult = (call: ToolCall, result: ToolResult): ToolResult => {
     if (!Array.isArray(result.content)) return result;
-    let kinds: string[] | undefined;
+    const kinds: string[] = [];
     let content: ContentBlock[] | undefined;
     for (let i = 0; i < result.content.length; i++) {
       const b = result.content[i] as ContentBlock;
-      const r = redactBlock(b, (kinds ??= []));
+      const r = redactBlock(b, kinds);
       if (r !== b) (content ??= result.content.slice())[i] = r;
     }
     let structured = result.structuredContent;
     if (structured !== undefined) {
       const r = redactor.redactValue(structured, replaceMode, 'result');
       if (r.kinds.length > 0) {
-        (kinds ??= []).push(...r.kinds);
+        kinds.push(...r.kinds);
         structured = r.value;
       }
     }
-    if (kinds === undefined || kinds.length === 0) return result;
+    if (kinds.length === 0) return result;
     if (mode === 'block') throw redactor.blocked(toolName, kinds);
     call.log.info({ kinds: [...new Set(kinds)], count: kinds.length }, 'redacted the tool result');
     const out: ToolResult = { ...result, content: content ?? result.content };

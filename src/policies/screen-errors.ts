@@ -38,13 +38,7 @@ export function createScreenErrorsPolicy(): Policy {
   };
   // Promise callbacks rather than an async function: this wraps every call of every tool.
   return function screenErrorsPolicy(call: ToolCall, next: Next): Promise<ToolResult> {
-    let pending: Promise<ToolResult>;
-    try {
-      pending = next(call);
-    } catch (err) {
-      return Promise.reject(err as Error).catch((e: unknown) => screenThrown(call, e));
-    }
-    return pending.then(
+    return next(call).then(
       (result) => screenResult(call, result),
       (err: unknown) => screenThrown(call, err),
     );

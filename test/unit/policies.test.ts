@@ -61,6 +61,40 @@ describe('composePolicies', () => {
     await chain(makeCall({ arguments: { fixed: false } }));
     expect(seen).toEqual([{ fixed: true }]);
   });
+
+  it('turns a synchronous throw of a policy or the terminal into a rejection the outer policies see', async () => {
+    const boom = new GatewayError('TG_INTERNAL', 'boom');
+    const seen: unknown[] = [];
+    // A non-async outer policy that only chains on the promise, as the hot-path policies do.
+    const outer: Policy = (call, next) =>
+      next(call).then(
+        (r) => r,
+        (err: unknown) => {
+          seen.push(err);
+          throw err;
+        },
+      );
+    const throwing: Policy = () => {
+      throw boom;
+    };
+    const chain = composePolicies([outer, throwing], async () => ok);
+    let thrown: unknown;
+    const pending = (() => {
+      try {
+        return chain(makeCall());
+      } catch (err) {
+        thrown = err;
+        return undefined;
+      }
+    })();
+    expect(thrown).toBeUndefined();
+    await expect(pending).rejects.toBe(boom);
+    const viaTerminal = composePolicies([outer], () => {
+      throw boom;
+    });
+    await expect(viaTerminal(makeCall())).rejects.toBe(boom);
+    expect(seen).toEqual([boom, boom]);
+  });
 });
 
 describe('timeout policy', () => {
